@@ -1,0 +1,100 @@
+package tally
+
+import "fmt"
+
+// App is a tenant: everything else is scoped to one SDKAppID, so two apps can
+// hold groups with the same GroupId.
+type App struct {
+	SDKAppID  uint32
+	SecretKey string
+	// Admins are the identifiers allowed to call the REST API (1..10).
+	Admins  []string
+	Edition Edition
+	// RateLimitPerAPI caps calls per second of each command, and
+	// RateLimitPerApp all calls of the app together; 0 means unlimited.
+	RateLimitPerAPI int
+	RateLimitPerApp int
+	Disabled        bool
+}
+
+// Default values of an app's optional settings.
+const (
+	DefaultEdition         = EditionUltimate
+	DefaultRateLimitPerAPI = 200
+	DefaultRateLimitPerApp = 0
+	MaxAdmins              = 10
+)
+
+// IsAdmin reports whether identifier may call the REST API of the app.
+func (a *App) IsAdmin(identifier string) bool {
+	for _, id := range a.Admins {
+		if id == identifier {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate reports the first setting of a that a server cannot run with.
+// Its messages name the setting as it is spelled in the config file.
+func (a *App) Validate() error {
+	switch {
+	case a.SDKAppID == 0:
+		return fmt.Errorf("sdkappid: required, a number from 1 to 4294967295")
+	case a.SecretKey == "":
+		return fmt.Errorf("secret_key: required")
+	case len(a.Admins) == 0 || len(a.Admins) > MaxAdmins:
+		return fmt.Errorf("admins: %d given; an app needs 1 to %d", len(a.Admins), MaxAdmins)
+	case a.RateLimitPerAPI < 0:
+		return fmt.Errorf("rate_limit_per_api: %d; must be 0 (unlimited) or more", a.RateLimitPerAPI)
+	case a.RateLimitPerApp < 0:
+		return fmt.Errorf("rate_limit_per_app: %d; must be 0 (unlimited) or more", a.RateLimitPerApp)
+	}
+	for i, id := range a.Admins {
+		if id == "" {
+			return fmt.Errorf("admins[%d]: empty identifier", i)
+		}
+	}
+	if _, ok := ParseEdition(string(a.Edition)); !ok {
+		return fmt.Errorf("edition: %q; must be one of %v", a.Edition, editions)
+	}
+	return nil
+}
+
+// Edition is the purchased edition of an app; it gates features.
+type Edition string
+
+// Editions, lowest first.
+const (
+	EditionDeveloper  Edition = "developer"
+	EditionStandard   Edition = "standard"
+	EditionPro        Edition = "pro"
+	EditionProPlus    Edition = "pro_plus"
+	EditionEnterprise Edition = "enterprise"
+	EditionUltimate   Edition = "ultimate"
+)
+
+var editions = []Edition{EditionDeveloper, EditionStandard, EditionPro, EditionProPlus, EditionEnterprise, EditionUltimate}
+
+// ParseEdition returns the edition named s.
+func ParseEdition(s string) (Edition, bool) {
+	for _, e := range editions {
+		if string(e) == s {
+			return e, true
+		}
+	}
+	return "", false
+}
+
+func (e Edition) rank() int {
+	for i, x := range editions {
+		if x == e {
+			return i
+		}
+	}
+	return -1
+}
+
+// HasGroupCounters reports whether the edition includes group counters,
+// which Tencent sells from Pro up.
+func (e Edition) HasGroupCounters() bool { return e.rank() >= EditionPro.rank() }
