@@ -1,0 +1,105 @@
+package pebble
+
+import (
+	"context"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tallyserver/tally"
+)
+
+// UpdateCounters implements tally.Store.
+func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode tally.Mode, items []tally.Counter) ([]tally.Counter, error) {
+	var out []tally.Counter
+	err := s.changeCounters(app, id, func(cur []tally.Counter) (next []tally.Counter, err error) {
+		next, out, err = tally.ApplyCounters(cur, mode, items)
+		return next, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteCounters implements tally.Store.
+func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys []string) error {
+	return s.changeCounters(app, id, func(cur []tally.Counter) ([]tally.Counter, error) {
+		return tally.RemoveCounters(cur, keys), nil
+	})
+}
+
+// Counters implements tally.Store.
+func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []string) ([]tally.Counter, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.closeMu.RUnlock()
+
+	var cur []tally.Counter
+	err := s.under(func() (_ *pebble.Batch, err error) {
+		cur, err = s.counters(app, id)
+		return nil, err
+	}, s.groupLatch(app, id))
+	if err != nil {
+		return nil, err
+	}
+	return tally.SelectCounters(cur, keys), nil
+}
+
+// changeCounters runs one read-modify-write of a group's counters. change
+// gets the current counters and returns the new ones, or an error to change
+// nothing.
+func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counter) ([]tally.Counter, error)) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.closeMu.RUnlock()
+
+	return s.under(func() (*pebble.Batch, error) {
+		cur, err := s.counters(app, id)
+		if err != nil {
+			return nil, err
+		}
+		next, err := change(cur)
+		if err != nil || slices.Equal(cur, next) {
+			return nil, err
+		}
+		key := groupKey(tagCount, app, id)
+		b := s.db.NewBatch()
+		if len(next) == 0 {
+			b.Delete(key, nil)
+		} else {
+			b.Set(key, encodeCounters(next), nil)
+		}
+		return b, nil
+	}, s.groupLatch(app, id))
+}
+
+// counters returns the counters of a group that may hold them, failing for
+// a missing group or a Community. The caller holds the group's latch.
+func (s *Store) counters(app uint32, id string) ([]tally.Counter, error) {
+	rec, err := s.get(groupKey(tagGroup, app, id))
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, errGroupNotFound(id)
+	}
+	t, err := groupRecordType(rec)
+	if err != nil {
+		return nil, err
+	}
+	if !t.HasCounters() {
+		return nil, tally.Errorf(tally.ErrNoPermission, "group %q is a %s, which has no group counters", id, t)
+	}
+	v, err := s.get(groupKey(tagCount, app, id))
+	if err != nil {
+		return nil, err
+	}
+	return decodeCounters(v)
+}
+
+func errGroupNotFound(id string) error {
+	return tally.Errorf(tally.ErrGroupNotFound, "group %q does not exist or has been destroyed", id)
+}
