@@ -1,0 +1,174 @@
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/tallyserver/tally"
+)
+
+// DevAppFile is the name of the file, in the data directory, that keeps the
+// development app, so that clients set up against it keep working from one
+// run of the server to the next.
+const DevAppFile = "dev-app.yaml"
+
+// The development app's SDKAppID is drawn from this range, which looks like
+// the ids Tencent hands out, so that clients accept it.
+const (
+	devAppIDMin = 1400000000
+	devAppIDMax = 1499999999
+)
+
+// LoadOrCreateDevApp returns the development app kept in dir (file
+// dev-app.yaml), creating it on first use with a random sdkappid in
+// 1400000000..1499999999, a random 64-hex-char secret key (crypto/rand),
+// admin "administrator", default edition and limits. created reports whether
+// it was made now.
+//
+// The file is written in the format of a config file, so that a user can
+// copy its entry into one. A file that exists but cannot be read, or does
+// not hold exactly one app, is an error rather than replaced: it may be the
+// only copy of a secret that clients use. When two servers create the app at
+// the same time, both return the one that was stored first.
+func LoadOrCreateDevApp(dir string) (app tally.App, created bool, err error) {
+	path := filepath.Join(dir, DevAppFile)
+	app, err = loadDevApp(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return app, false, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return tally.App{}, false, fmt.Errorf("dev app: %w", err)
+	}
+	app, err = newDevApp()
+	if err != nil {
+		return tally.App{}, false, err
+	}
+	err = createFile(dir, DevAppFile, formatDevApp(app))
+	if errors.Is(err, fs.ErrExist) {
+		app, err = loadDevApp(path)
+		return app, false, err
+	}
+	if err != nil {
+		return tally.App{}, false, fmt.Errorf("dev app: %w", err)
+	}
+	return app, true, nil
+}
+
+func loadDevApp(path string) (tally.App, error) {
+	f, err := Load(path)
+	if err != nil {
+		return tally.App{}, err
+	}
+	if len(f.Apps) != 1 || f.Listen != "" || f.Data != "" {
+		return tally.App{}, fmt.Errorf("config %s: must hold one app and nothing else, as written when it was created", path)
+	}
+	return f.Apps[0], nil
+}
+
+func newDevApp() (tally.App, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(devAppIDMax-devAppIDMin+1))
+	if err != nil {
+		return tally.App{}, fmt.Errorf("dev app: %w", err)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return tally.App{}, fmt.Errorf("dev app: %w", err)
+	}
+	return tally.App{
+		SDKAppID:        uint32(devAppIDMin + n.Int64()),
+		SecretKey:       hex.EncodeToString(secret),
+		Admins:          []string{"administrator"},
+		Edition:         tally.DefaultEdition,
+		RateLimitPerAPI: tally.DefaultRateLimitPerAPI,
+		RateLimitPerApp: tally.DefaultRateLimitPerApp,
+	}, nil
+}
+
+// formatDevApp writes app as a config file with one entry in apps. Strings
+// are quoted with strconv.Quote, whose escapes are all valid in YAML
+// double-quoted strings, so any valid UTF-8 text reads back unchanged.
+func formatDevApp(a tally.App) []byte {
+	admins := make([]string, len(a.Admins))
+	for i, id := range a.Admins {
+		admins[i] = strconv.Quote(id)
+	}
+	var b strings.Builder
+	b.WriteString("# The development app of this data directory. `tally serve` created it\n")
+	b.WriteString("# because it ran without a config file, and uses it whenever it runs so\n")
+	b.WriteString("# again. To keep it when you write a config file, copy the entry under\n")
+	b.WriteString("# apps: into that file's apps: list.\n")
+	b.WriteString("apps:\n")
+	fmt.Fprintf(&b, "  - sdkappid: %d\n", a.SDKAppID)
+	fmt.Fprintf(&b, "    secret_key: %s\n", strconv.Quote(a.SecretKey))
+	fmt.Fprintf(&b, "    admins: [%s]\n", strings.Join(admins, ", "))
+	fmt.Fprintf(&b, "    edition: %s\n", strconv.Quote(string(a.Edition)))
+	fmt.Fprintf(&b, "    rate_limit_per_api: %d\n", a.RateLimitPerAPI)
+	fmt.Fprintf(&b, "    rate_limit_per_app: %d\n", a.RateLimitPerApp)
+	fmt.Fprintf(&b, "    disabled: %t\n", a.Disabled)
+	return []byte(b.String())
+}
+
+// createFile stores data as dir/name with mode 0600 so that a crash leaves
+// either no file or the whole of it: it writes and syncs a temporary file,
+// moves it into place and syncs dir. It does not replace an existing file
+// (the error then matches fs.ErrExist), so that of two servers starting
+// together only one creates the app; on file systems without hard links it
+// falls back to a rename, which does.
+func createFile(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, "."+name+".*.tmp") // mode 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if tmp != "" {
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	final := filepath.Join(dir, name)
+	switch err := os.Link(tmp, final); {
+	case err == nil:
+		os.Remove(tmp)
+		tmp = ""
+	case errors.Is(err, fs.ErrExist):
+		return err
+	default:
+		if err := os.Rename(tmp, final); err != nil {
+			return err
+		}
+		tmp = ""
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the entries just added to dir survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
