@@ -1,0 +1,78 @@
+package usersig
+
+import (
+	"crypto/hmac"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tallyserver/tally"
+)
+
+// Verify checks that sig is a valid UserSig for identifier in app sdkappid
+// under the app's secret key at time now. It returns nil or a *tally.Error
+// whose code is the one Tencent answers with, checking in Tencent's order:
+// decoding (ErrUserSigMalformed), then the app (ErrUserSigSDKAppID), the
+// identifier (ErrUserSigIdentifier), the MAC (ErrUserSigBadHMAC) and last
+// expiry (ErrUserSigExpired), so that only a genuine sig is ever reported
+// as expired.
+func Verify(sig string, sdkappid uint32, identifier, key string, now time.Time) error {
+	s, err := Decode(sig)
+	if err != nil {
+		return err
+	}
+	return s.Verify(sdkappid, identifier, key, now)
+}
+
+// Verify is the part of the package-level Verify that follows decoding,
+// for a caller that decoded s itself to read its claims first.
+func (s *Sig) Verify(sdkappid uint32, identifier, key string, now time.Time) error {
+	if s.SDKAppID != sdkappid {
+		return tally.Errorf(tally.ErrUserSigSDKAppID,
+			"the UserSig was issued for sdkappid %d, not %d", s.SDKAppID, sdkappid)
+	}
+	if s.Identifier != identifier {
+		return tally.Errorf(tally.ErrUserSigIdentifier,
+			"the UserSig was issued for identifier %s, not %s", quoteShort(s.Identifier), quoteShort(identifier))
+	}
+	mac := computeMAC(key, s.SDKAppID, s.Identifier, s.Time, s.Expire, s.UserBuf)
+	if !hmac.Equal(mac[:], s.mac[:]) {
+		return tally.Errorf(tally.ErrUserSigBadHMAC,
+			"the UserSig's TLS.sig does not match its fields under the app's secret key")
+	}
+	if s.expired(now.Unix()) {
+		return tally.Errorf(tally.ErrUserSigExpired,
+			"the UserSig expired: issued at Unix time %d for %d seconds, and it is now %d",
+			s.Time, s.Expire, now.Unix())
+	}
+	return nil
+}
+
+// expired reports whether now > Time + Expire, computed without wrapping:
+// both come from the sig, and a sum that overflowed could otherwise turn a
+// long-dead sig into a valid one or the reverse.
+func (s *Sig) expired(now int64) bool {
+	t, e := s.Time, s.Expire
+	if e >= 0 && t > math.MaxInt64-e {
+		return false // t+e exceeds every int64, so it exceeds now
+	}
+	if e < 0 && t < math.MinInt64-e {
+		return true // t+e is below every int64, so now exceeds it
+	}
+	return now > t+e
+}
+
+// quoteShort quotes s for an error message, cut to a readable length: the
+// identifiers come from the request and may be up to a few kilobytes.
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
+}
