@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/tallyserver/tally"
+)
+
+func (s *Server) updateGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
+	id, err := groupID(o)
+	if err != nil {
+		return err
+	}
+	mode := tally.ModeSet
+	if name, ok, err := stringField(o, "Mode"); err != nil {
+		return err
+	} else if ok {
+		if mode, ok = tally.ParseMode(name); !ok {
+			return invalid("Mode %q is not Set, Increase or Decrease", name)
+		}
+	}
+	items, err := counterItems(o)
+	if err != nil {
+		return err
+	}
+	out, err := s.store.UpdateCounters(ctx, app, id, mode, items)
+	if err != nil {
+		return err
+	}
+	r.counters(out)
+	return nil
+}
+
+// counterItems reads and checks GroupCounter: 1..20 objects with a Key of
+// 1..128 bytes, each key once, and an integer Value.
+func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
+	list, ok, err := arrayField(o, "GroupCounter")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !ok:
+		return nil, invalid("GroupCounter is required")
+	case len(list) == 0:
+		return nil, invalid("GroupCounter is empty; give 1 to %d counters", tally.MaxCountersPerCall)
+	case len(list) > tally.MaxCountersPerCall:
+		return nil, tally.Errorf(tally.ErrTooManyCounters, "GroupCounter has %d items; the limit is %d", len(list), tally.MaxCountersPerCall)
+	}
+	items := make([]tally.Counter, len(list))
+	for i, v := range list {
+		item, err := v.Object()
+		if err != nil {
+			return nil, invalid("GroupCounter[%d] must be an object with Key and Value, not %s", i, describe(v))
+		}
+		name := fmt.Sprintf("GroupCounter[%d].Key", i)
+		kv := lookup(item, "Key")
+		if kv == nil {
+			return nil, invalid("%s is required", name)
+		}
+		key, _, err := stringValue(kv, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := tally.CheckCounterKey(name, key); err != nil {
+			return nil, err
+		}
+		for j := range i {
+			if items[j].Key == key {
+				return nil, invalid("GroupCounter[%d].Key %q repeats GroupCounter[%d]; a key may appear once", i, key, j)
+			}
+		}
+		vname := fmt.Sprintf("GroupCounter[%d].Value", i)
+		val := item.Get("Value")
+		if val == nil {
+			return nil, invalid("%s is required", vname)
+		}
+		n, err := int64Value(val, vname)
+		if err != nil {
+			return nil, err
+		}
+		items[i] = tally.Counter{Key: key, Value: n}
+	}
+	return items, nil
+}
+
+func (s *Server) getGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
+	id, err := groupID(o)
+	if err != nil {
+		return err
+	}
+	keys, err := counterKeys(o)
+	if err != nil {
+		return err
+	}
+	cs, err := s.store.Counters(ctx, app, id, keys)
+	if err != nil {
+		return err
+	}
+	r.counters(cs)
+	return nil
+}
+
+func (s *Server) deleteGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
+	id, err := groupID(o)
+	if err != nil {
+		return err
+	}
+	keys, err := counterKeys(o)
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteCounters(ctx, app, id, keys)
+}

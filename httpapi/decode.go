@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/tallyserver/tally"
+)
+
+// The request body's fields are read from a fastjson tree rather than
+// decoded into structs: encoding/json matches names case-insensitively,
+// and the protocol wants GroupId to mean GroupId and nothing else. A field
+// whose value is null counts as absent, as many clients write null for an
+// optional field they leave unset.
+
+func invalid(format string, args ...any) error {
+	return tally.Errorf(tally.ErrInvalidParameter, format, args...)
+}
+
+// lookup returns the field's value, or nil when it is absent or null.
+func lookup(o *fastjson.Object, name string) *fastjson.Value {
+	v := o.Get(name)
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return nil
+	}
+	return v
+}
+
+// describe names a JSON value's type and, for short scalars, shows it, so
+// that an ErrorInfo says what was sent.
+func describe(v *fastjson.Value) string {
+	s := v.String()
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		return "an object"
+	case fastjson.TypeArray:
+		return "an array"
+	case fastjson.TypeString:
+		return "the string " + s
+	}
+	return s
+}
+
+// stringField reads an optional string field.
+func stringField(o *fastjson.Object, name string) (s string, ok bool, err error) {
+	v := lookup(o, name)
+	if v == nil {
+		return "", false, nil
+	}
+	return stringValue(v, name)
+}
+
+func stringValue(v *fastjson.Value, name string) (string, bool, error) {
+	b, err := v.StringBytes()
+	if err != nil {
+		return "", false, invalid("%s must be a string, not %s", name, describe(v))
+	}
+	return string(b), true, nil
+}
+
+// requiredString reads a string field that must be present.
+func requiredString(o *fastjson.Object, name string) (string, error) {
+	s, ok, err := stringField(o, name)
+	if err == nil && !ok {
+		err = invalid("%s is required", name)
+	}
+	return s, err
+}
+
+// groupID reads the GroupId field that most commands take.
+func groupID(o *fastjson.Object) (string, error) {
+	id, err := requiredString(o, "GroupId")
+	if err != nil {
+		return "", err
+	}
+	return id, tally.CheckGroupID(id)
+}
+
+// int64Value reads a JSON integer that fits an int64. 5.0, 1e3, "5" and
+// out-of-range numbers are refused: the protocol's values are exact.
+func int64Value(v *fastjson.Value, name string) (int64, error) {
+	if v.Type() == fastjson.TypeNumber {
+		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
+			return n, nil
+		}
+	}
+	return 0, invalid("%s must be an integer from %d to %d, not %s", name, int64(-1<<63), int64(1<<63-1), describe(v))
+}
+
+// intField reads an optional integer field that must lie in [min, max].
+func intField(o *fastjson.Object, name string, min, max int64) (n int64, ok bool, err error) {
+	v := lookup(o, name)
+	if v == nil {
+		return 0, false, nil
+	}
+	if v.Type() == fastjson.TypeNumber {
+		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil && n >= min && n <= max {
+			return n, true, nil
+		}
+	}
+	return 0, false, invalid("%s must be an integer from %d to %d, not %s", name, min, max, describe(v))
+}
+
+// arrayField reads an optional array field.
+func arrayField(o *fastjson.Object, name string) ([]*fastjson.Value, bool, error) {
+	v := lookup(o, name)
+	if v == nil {
+		return nil, false, nil
+	}
+	a, err := v.Array()
+	if err != nil {
+		return nil, false, invalid("%s must be an array, not %s", name, describe(v))
+	}
+	return a, true, nil
+}
+
+// counterKeys reads GroupCounterKeys of get and delete: absent, null or []
+// all mean every key.
+func counterKeys(o *fastjson.Object) ([]string, error) {
+	a, _, err := arrayField(o, "GroupCounterKeys")
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(a))
+	for i, v := range a {
+		name := fmt.Sprintf("GroupCounterKeys[%d]", i)
+		k, _, err := stringValue(v, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := tally.CheckCounterKey(name, k); err != nil {
+			return nil, err
+		}
+		keys[i] = k
+	}
+	return keys, nil
+}

@@ -1,0 +1,182 @@
+// Package httpapi serves Tencent Cloud Chat's REST API over HTTP: the
+// envelope, authentication, rate limits and the group and counter commands,
+// on a tally.Store.
+package httpapi
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/tallyserver/tally"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// Server answers the REST API. It is an http.Handler for every path under
+// /v4/, and answers /healthz.
+type Server struct {
+	store tally.Store
+	apps  atomic.Pointer[map[uint32]*appState]
+	log   *slog.Logger
+	// Now is the clock UserSigs are checked against; tests move it.
+	Now func() time.Time
+
+	parsers fastjson.ParserPool
+	bufs    sync.Pool
+}
+
+// NewServer returns a server for apps on store. apps must have passed
+// tally.App.Validate.
+func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{store: store, log: log, Now: time.Now}
+	s.SetApps(apps)
+	return s
+}
+
+// SetApps replaces the apps the server knows, with fresh rate limiters.
+func (s *Server) SetApps(apps []tally.App) {
+	m := make(map[uint32]*appState, len(apps))
+	for _, a := range apps {
+		m[a.SDKAppID] = newAppState(a)
+	}
+	s.apps.Store(&m)
+}
+
+func (s *Server) app(id uint32) *appState { return (*s.apps.Load())[id] }
+
+// ServeHTTP answers every request with HTTP 200 and an envelope, as
+// Tencent does, except /healthz.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+		return
+	}
+	buf, _ := s.bufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	rep := reply{b: (*buf)[:0]}
+	if err := s.serve(w, r, &rep); err != nil {
+		if tally.ErrorCode(err) == tally.ErrInternal {
+			s.log.Error("internal error", "path", r.URL.Path, "query_sdkappid", r.URL.Query().Get("sdkappid"), "err", err)
+		}
+		rep.fail(err)
+	}
+	body := rep.end()
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.Write(body)
+	if cap(body) <= 64<<10 {
+		*buf = body
+		s.bufs.Put(buf)
+	}
+}
+
+// serve runs the checks in Tencent's order: the URL, authentication, rate
+// limits, and only then the body.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rep *reply) error {
+	if r.Method != http.MethodPost {
+		return tally.Errorf(tally.ErrBadHTTPRequest, "method %s is not allowed; the REST API takes POST", r.Method)
+	}
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	st, err := s.authenticate(q)
+	if err != nil {
+		return err
+	}
+	c, ok := commandIndex[r.URL.Path]
+	if !ok {
+		return tally.Errorf(tally.ErrUnknownCommand, "unknown service or command %q", r.URL.Path)
+	}
+	if err := st.admit(c); err != nil {
+		return err
+	}
+
+	// fastjson copies what it parses, so the buffer that holds the body
+	// can then hold the answer.
+	body, err := readBody(r, rep.b)
+	if err != nil {
+		return err
+	}
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	o, err := parseBody(p, body)
+	if err != nil {
+		return err
+	}
+	cmd := &commands[c]
+	if cmd.counters && !st.Edition.HasGroupCounters() {
+		return tally.Errorf(tally.ErrEditionRequired, "%s needs the pro edition or above; app %d has %s",
+			cmd.name, st.SDKAppID, st.Edition)
+	}
+	rep.ok()
+	return cmd.handle(s, r.Context(), st.SDKAppID, o, rep)
+}
+
+// readBody reads at most MaxBodyBytes into buf's spare capacity.
+func readBody(r *http.Request, buf []byte) ([]byte, error) {
+	body := r.Body
+	if r.ContentLength > MaxBodyBytes {
+		return nil, errBodyTooLarge(r.ContentLength)
+	}
+	b := buf[len(buf):]
+	lr := io.LimitReader(body, MaxBodyBytes+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, tally.Errorf(tally.ErrBadHTTPRequest, "reading the body failed: %v", err)
+		}
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, errBodyTooLarge(int64(len(b)))
+	}
+	return b, nil
+}
+
+func errBodyTooLarge(n int64) error {
+	return tally.Errorf(tally.ErrBadHTTPRequest, "the body is over %d bytes (%d or more); the limit is 1 MiB", MaxBodyBytes, n)
+}
+
+// parseBody checks that body is one JSON object and returns it. The depth
+// limit of the parser runs first, so that the strict validator, which
+// recurses without one, only ever sees shallow input.
+func parseBody(p *fastjson.Parser, body []byte) (*fastjson.Object, error) {
+	if !utf8.Valid(body) {
+		return nil, tally.Errorf(tally.ErrBadJSON, "the body is not valid UTF-8")
+	}
+	v, err := p.ParseBytes(body)
+	if err == nil {
+		err = fastjson.ValidateBytes(body)
+	}
+	if err != nil {
+		return nil, tally.Errorf(tally.ErrBadJSON, "the body is not valid JSON: %v", err)
+	}
+	o, err := v.Object()
+	if err != nil {
+		return nil, tally.Errorf(tally.ErrBadJSON, "the body must be one JSON object, not %s", v.Type())
+	}
+	return o, nil
+}
