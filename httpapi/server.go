@@ -104,7 +104,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rep *reply) error
 	if !ok {
 		return tally.Errorf(tally.ErrUnknownCommand, "unknown service or command %q", r.URL.Path)
 	}
-	if err := st.admit(c); err != nil {
+	if err := st.admit(c, time.Now()); err != nil {
 		return err
 	}
 
