@@ -13,11 +13,13 @@ import (
 // printDevApp tells a newcomer everything needed to make a first call: the
 // app, a fresh UserSig and a command that creates a group and sets a
 // counter. The group id differs on every start so that the command works
-// each time it is pasted.
+// each time it is pasted; it has a random part as well as the time because
+// a restart within the same second would otherwise print the id of a group
+// the previous run's command already created.
 func printDevApp(w io.Writer, base string, app tally.App, path string) {
 	admin := app.Admins[0]
 	sig := usersig.Sign(app.SDKAppID, app.SecretKey, admin, defaultExpire, time.Now())
-	group := fmt.Sprintf("demo-%d", time.Now().Unix())
+	group := fmt.Sprintf("demo-%d-%d", time.Now().Unix(), rand.Uint32())
 	url := func(cmd string) string {
 		return fmt.Sprintf("%s/v4/group_open_http_svc/%s?sdkappid=%d&identifier=%s&usersig=%s&random=%d&contenttype=json",
 			base, cmd, app.SDKAppID, admin, sig, rand.Uint32())
