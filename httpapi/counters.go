@@ -87,11 +87,7 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 }
 
 func (s *Server) getGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	id, err := groupID(o)
-	if err != nil {
-		return err
-	}
-	keys, err := counterKeys(o)
+	id, keys, err := groupAndKeys(o)
 	if err != nil {
 		return err
 	}
@@ -104,13 +100,20 @@ func (s *Server) getGroupCounter(ctx context.Context, app uint32, o *fastjson.Ob
 }
 
 func (s *Server) deleteGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	id, err := groupID(o)
-	if err != nil {
-		return err
-	}
-	keys, err := counterKeys(o)
+	id, keys, err := groupAndKeys(o)
 	if err != nil {
 		return err
 	}
 	return s.store.DeleteCounters(ctx, app, id, keys)
+}
+
+// groupAndKeys reads the GroupId and GroupCounterKeys that get and delete
+// share.
+func groupAndKeys(o *fastjson.Object) (string, []string, error) {
+	id, err := groupID(o)
+	if err != nil {
+		return "", nil, err
+	}
+	keys, err := counterKeys(o)
+	return id, keys, err
 }

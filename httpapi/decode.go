@@ -31,16 +31,17 @@ func lookup(o *fastjson.Object, name string) *fastjson.Value {
 // describe names a JSON value's type and, for short scalars, shows it, so
 // that an ErrorInfo says what was sent.
 func describe(v *fastjson.Value) string {
-	s := v.String()
-	if len(s) > 40 {
-		s = s[:37] + "..."
-	}
 	switch v.Type() {
 	case fastjson.TypeObject:
 		return "an object"
 	case fastjson.TypeArray:
 		return "an array"
-	case fastjson.TypeString:
+	}
+	s := v.String()
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	if v.Type() == fastjson.TypeString {
 		return "the string " + s
 	}
 	return s
