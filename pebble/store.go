@@ -145,7 +145,7 @@ func (c *commit) sync() error {
 	return c.err
 }
 
-// under runs fn holding the latches, which must be given app latch first,
+// under runs fn holding the latches (one or two, the app latch first),
 // and applies the batch fn returns, if any. It returns once the outcome is
 // durable: the batch, or, when fn wrote nothing, every write that fn may
 // have read, for an answer (even ErrGroupNotFound) must not rest on a write
