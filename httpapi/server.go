@@ -69,7 +69,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		buf = new([]byte)
 	}
 	rep := reply{b: (*buf)[:0]}
-	if err := s.serve(w, r, &rep); err != nil {
+	if err := s.serve(r, &rep); err != nil {
 		if tally.ErrorCode(err) == tally.ErrInternal {
 			s.log.Error("internal error", "path", r.URL.Path, "query_sdkappid", r.URL.Query().Get("sdkappid"), "err", err)
 		}
@@ -88,7 +88,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve runs the checks in Tencent's order: the URL, authentication, rate
 // limits, and only then the body.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, rep *reply) error {
+func (s *Server) serve(r *http.Request, rep *reply) error {
 	if r.Method != http.MethodPost {
 		return tally.Errorf(tally.ErrBadHTTPRequest, "method %s is not allowed; the REST API takes POST", r.Method)
 	}
@@ -129,14 +129,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rep *reply) error
 	return cmd.handle(s, r.Context(), st.SDKAppID, o, rep)
 }
 
-// readBody reads at most MaxBodyBytes into buf's spare capacity.
+// readBody reads at most MaxBodyBytes into buf's spare capacity, so that
+// the pooled buffer is reused rather than a new one made per request. (A
+// bytes.Buffer would grow it on every call: ReadFrom insists on 512 free
+// bytes before it reads.)
 func readBody(r *http.Request, buf []byte) ([]byte, error) {
-	body := r.Body
 	if r.ContentLength > MaxBodyBytes {
 		return nil, errBodyTooLarge(r.ContentLength)
 	}
 	b := buf[len(buf):]
-	lr := io.LimitReader(body, MaxBodyBytes+1)
+	lr := io.LimitReader(r.Body, MaxBodyBytes+1)
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
