@@ -1,0 +1,64 @@
+// Command tallybench measures Tally as its users will run it: a real
+// server process, real UserSigs, the default durable configuration.
+//
+//	tallybench load     [flags]  throughput and latency against the HTTP ceiling
+//	tallybench memory   [flags]  RSS per stored counter and restart time
+//	tallybench noop     [flags]  serve the no-op handler that sets the ceiling
+//
+// Every figure it prints is a ratio measured side by side in one run, or
+// an absolute that the ratio is built from; the machines it runs on are
+// noisy, so only the ratios are worth comparing across runs.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `tallybench measures a real Tally process.
+
+Usage:
+  tallybench load [flags]     throughput, latency and correctness under load,
+                              as ratios of a no-op net/http handler
+  tallybench memory [flags]   RSS per stored counter and restart time
+  tallybench noop [flags]     serve the no-op handler (load starts it itself)
+
+Run "tallybench COMMAND --help" for the flags of a command.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "load":
+		err = load(args[1:], stdout, stderr)
+	case "memory":
+		err = memory(args[1:], stdout, stderr)
+	case "noop":
+		err = noop(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "tallybench: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tallybench %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
