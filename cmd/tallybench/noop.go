@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// noop serves the HTTP ceiling: a net/http handler that does what every
+// handler of the update call must do and nothing more. It reads and
+// decodes the body and writes the envelope Tally writes, with the same
+// server timeouts, but checks no UserSig and stores nothing.
+func noop(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("noop", stderr)
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "noop serving http://%s\n", ln.Addr())
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(noopHandler),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return srv.Serve(ln)
+}
+
+type updateRequest struct {
+	GroupId      string
+	Mode         string
+	GroupCounter []struct {
+		Key   string
+		Value int64
+	}
+}
+
+func noopHandler(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	var req updateRequest
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	var out []byte
+	if err != nil {
+		out = fmt.Appendf(nil, `{"ActionStatus":"FAIL","ErrorCode":60003,"ErrorInfo":%q}`, err.Error())
+	} else {
+		out = append(out, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","GroupCounter":[`...)
+		for i, c := range req.GroupCounter {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, `{"Key":`...)
+			out = strconv.AppendQuote(out, c.Key)
+			out = append(out, `,"Value":`...)
+			out = strconv.AppendInt(out, c.Value, 10)
+			out = append(out, '}')
+		}
+		out = append(out, "]}"...)
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	w.Write(out)
+}
