@@ -4,11 +4,35 @@
 // Writes are group-committed. A call takes its group's latch, reads, applies
 // its batch to the memtable with ApplyNoSyncWait (which orders it in the WAL),
 // releases the latch and only then waits for the fsync, so that every call
-// that arrived during one fsync shares the next. Pebble makes an applied
-// batch visible to readers before it is synced; so that no answer shows a
-// value a crash could take back, each latch remembers its newest write, and
-// whoever read under the latch waits for that write to be durable too. WAL
-// order means that once it is, so is everything before it.
+// that arrived during one fsync shares the next.
+//
+// No answer shows a value that a crash could take back. Pebble shows an
+// applied batch to readers before it is synced, so each latch remembers the
+// newest write applied under it until that write is durable, and every
+// write to a key happens under the same latch: a group's keys under its
+// group latch, an app's record and group list under its app latch. A call
+// that wrote waits for its own batch; a call that read under a latch and
+// wrote nothing waits for the latch's newest write, whatever it answers
+// (counters, ErrGroupNotFound, ErrGroupIDInUse, ErrNoPermission, or
+// counters that a Set left unchanged). The WAL is synced in order, so once
+// that write is durable, so is everything the call could have read. A
+// write whose sync failed stays pending, so that whoever read it fails too.
+//
+// On a storage fault the store answers errors, never OK, until it has
+// reopened. Pebble panics or exits on a failed write or sync of its WAL or
+// MANIFEST (fault.go), so the store opens it on faultFS (faultfs.go), which
+// treats the first failed write, sync or create as a fault. From then on
+// nothing that incarnation of the database does reaches the disk, as if it
+// had crashed at the fault, while Pebble is told its writes succeed. A
+// batch is therefore durable only if no fault had been recorded when its
+// sync returned, and the fault is recorded before the failed sync returns.
+// Once faulted, every call fails with an internal error (10002), reads too,
+// for the memtable may hold writes that never became durable; the store
+// closes the incarnation and opens the directory again, with backoff,
+// until that succeeds, and then serves again. Opening replays the WAL,
+// which holds every acknowledged write, and flushes what it replayed to
+// synced tables, so what the store serves afterwards is durable as well. A
+// write answered with an error may or may not have survived.
 package pebble
 
 import (
@@ -16,21 +40,39 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/tallyserver/tally"
 )
 
 // Store is a tally.Store on Pebble.
 type Store struct {
-	db  *pebble.DB
-	dir string
+	dir  string
+	opts options
 
-	// closeMu is held shared by every call and exclusively by Close, since
+	// closeMu is held shared by every call, and exclusively by whoever
+	// replaces db: Close, and the recovery from a storage fault (fault.go).
 	// Pebble panics on use after close.
 	closeMu sync.RWMutex
 	closed  bool
+	// db is the current incarnation of the database and fs its file
+	// system; both are nil while the store reopens after a fault.
+	db *pebble.DB
+	fs *faultFS
+	// stop is closed by Close, to end a reopening; reopened is closed once
+	// the latest reopening has ended. Both are guarded by closeMu.
+	stop     chan struct{}
+	reopened chan struct{}
+	// reopenWait and reopenedAt pace the reopenings (fault.go); only the
+	// one running reopening uses them.
+	reopenWait time.Duration
+	reopenedAt time.Time
+	// faults counts the incarnations taken out of service after a fault.
+	faults atomic.Int64
 
 	// groups serialises calls on one group; apps serialises the creation and
 	// destruction of groups in one app, which share the app record. A call
@@ -42,43 +84,112 @@ type Store struct {
 
 var _ tally.Store = (*Store)(nil)
 
+// options are what tests may change; Open uses the defaults.
+type options struct {
+	// fs is the file system under the store; vfs.Default if nil.
+	fs vfs.FS
+	// retryMin and retryMax bound the wait between two attempts to reopen
+	// the database after a storage fault.
+	retryMin, retryMax time.Duration
+	// closeWait is how long a faulted database may take to close before
+	// it is abandoned.
+	closeWait time.Duration
+	// logger receives Pebble's errors and the store's news of faults;
+	// pebble.DefaultLogger if nil.
+	logger pebble.Logger
+}
+
+func (o *options) setDefaults() {
+	if o.fs == nil {
+		o.fs = vfs.Default
+	}
+	if o.retryMin == 0 {
+		o.retryMin = 10 * time.Millisecond
+	}
+	if o.retryMax == 0 {
+		o.retryMax = 2 * time.Second
+	}
+	if o.closeWait == 0 {
+		o.closeWait = 10 * time.Second
+	}
+	if o.logger == nil {
+		o.logger = pebble.DefaultLogger
+	}
+}
+
 // Open opens or creates the store in dir, replaying its WAL.
 func Open(dir string) (*Store, error) {
-	db, err := pebble.Open(dir, &pebble.Options{
-		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             quietLogger{},
-	})
+	return open(dir, options{})
+}
+
+func open(dir string, o options) (*Store, error) {
+	o.setDefaults()
+	s := &Store{dir: dir, opts: o, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	db, fs, err := s.openDB()
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	return &Store{db: db, dir: dir, seed: maphash.MakeSeed()}, nil
+	s.db, s.fs = db, fs
+	return s, nil
 }
 
 // Dir returns the directory the store was opened on.
 func (s *Store) Dir() string { return s.dir }
 
-// Close waits for calls in progress and closes the database.
+// Close waits for calls in progress and for a reopening in progress, and
+// closes the database.
 func (s *Store) Close() error {
 	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
 	if s.closed {
+		s.closeMu.Unlock()
 		return nil
 	}
 	s.closed = true
-	return s.db.Close()
+	close(s.stop)
+	db, fs, reopened := s.db, s.fs, s.reopened
+	s.db, s.fs = nil, nil
+	s.closeMu.Unlock()
+
+	if reopened != nil {
+		<-reopened
+	}
+	if db == nil {
+		return nil
+	}
+	if fs.faulted() {
+		s.closeFaulted(db, fs)
+		return nil
+	}
+	err := db.Close()
+	if err == nil {
+		err = fs.faultErr() // The last sync of the WAL may have failed.
+	}
+	return err
 }
 
-var errClosed = errors.New("pebble: store is closed")
+var (
+	errClosed    = errors.New("pebble: store is closed")
+	errReopening = errors.New("pebble: store is reopening after a storage fault")
+)
 
-// enter guards a call against a concurrent Close; the caller must call
-// s.closeMu.RUnlock when done.
+// enter guards a call against a concurrent Close or reopening, and refuses
+// it once the database has faulted: the memtable may hold writes that never
+// became durable. The caller must call s.closeMu.RUnlock when done.
 func (s *Store) enter() error {
 	s.closeMu.RLock()
-	if s.closed {
-		s.closeMu.RUnlock()
-		return errClosed
+	var err error
+	switch {
+	case s.closed:
+		err = errClosed
+	case s.db == nil:
+		err = errReopening
+	case s.fs.faulted():
+		err = s.fs.faultErr()
+	default:
+		return nil
 	}
-	return nil
+	s.closeMu.RUnlock()
+	return err
 }
 
 func (s *Store) groupLatch(app uint32, id string) *latch {
@@ -100,10 +211,11 @@ type latch struct {
 }
 
 // pending returns what a reader holding l must wait for before it answers.
-// The caller holds l.mu.
+// A write that failed stays pending, so that whoever read it answers its
+// error: it may not be durable. The caller holds l.mu.
 func (l *latch) pending() *commit {
 	c := l.last
-	if c != nil && c.isDone() {
+	if c != nil && c.isDone() && c.err == nil {
 		l.last = nil
 		return nil
 	}
@@ -113,6 +225,7 @@ func (l *latch) pending() *commit {
 // commit is one batch applied to the memtable, on its way to stable storage.
 type commit struct {
 	b    *pebble.Batch
+	fs   *faultFS
 	done chan struct{}
 	err  error
 }
@@ -137,12 +250,21 @@ func (c *commit) wait() error {
 
 // sync is called once, by the writer, after it has released its latches: it
 // waits for the fsync that covers the batch, which other writers share, and
-// tells any readers that saw the batch.
+// tells any readers that saw the batch. After a storage fault Pebble
+// reports syncs done that did not reach the disk (faultfs.go), so a batch is
+// durable only if its database had not faulted when its sync returned: the
+// fault is recorded before the failed sync returns.
 func (c *commit) sync() error {
-	c.err = c.b.SyncWait()
+	err := c.b.SyncWait()
+	if err != nil {
+		c.fs.fault(err)
+	} else {
+		err = c.fs.faultErr()
+	}
+	c.err = err
 	c.b.Close()
 	close(c.done)
-	return c.err
+	return err
 }
 
 // under runs fn holding the latches (one or two, the app latch first),
@@ -159,8 +281,9 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 	if err == nil && b != nil {
 		if err = s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 			b.Close()
+			s.fs.fault(err)
 		} else {
-			c = &commit{b: b, done: make(chan struct{})}
+			c = &commit{b: b, fs: s.fs, done: make(chan struct{})}
 		}
 	}
 	var pending [2]*commit
@@ -182,6 +305,11 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 			return perr
 		}
 	}
+	// What fn read was durable unless the database has faulted since the
+	// call entered; then the memtable may hold what a crash takes back.
+	if ferr := s.fs.faultErr(); ferr != nil && (err == nil || errors.As(err, new(*tally.Error))) {
+		return ferr
+	}
 	return err
 }
 
@@ -196,16 +324,4 @@ func (s *Store) get(key []byte) ([]byte, error) {
 	}
 	defer closer.Close()
 	return append([]byte{}, v...), nil
-}
-
-// quietLogger keeps Pebble's informational chatter out of the server's
-// output but passes on its errors.
-type quietLogger struct{}
-
-func (quietLogger) Infof(string, ...any) {}
-func (quietLogger) Errorf(format string, args ...any) {
-	pebble.DefaultLogger.Errorf(format, args...)
-}
-func (quietLogger) Fatalf(format string, args ...any) {
-	pebble.DefaultLogger.Fatalf(format, args...)
 }

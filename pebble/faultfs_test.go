@@ -1,0 +1,227 @@
+package pebble
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+)
+
+// TestFaultFS checks that after its first fault faultFS leaves the disk as
+// it was, while telling Pebble what it needs to go on: writes to the WAL
+// are dropped and reported done, writes to a table fail, and new files
+// live in memory.
+func TestFaultFS(t *testing.T) {
+	mem := vfs.NewMem()
+	var in injector
+	var faults int
+	fs := newFaultFS(errorfs.Wrap(mem, &in), func(error) { faults++ })
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(fs.MkdirAll("/db", 0o755))
+	wal, err := fs.Create("/db/000001.log", vfs.WriteCategoryUnspecified)
+	must(err)
+	sst, err := fs.Create("/db/000002.sst", vfs.WriteCategoryUnspecified)
+	must(err)
+	_, err = wal.Write([]byte("acked"))
+	must(err)
+	must(wal.SyncData())
+	_, err = sst.Write([]byte("table"))
+	must(err)
+
+	// The fault: a failed sync of the WAL, which is reported done.
+	in.set(fail(errIO, syncOps, ".log"))
+	_, err = wal.Write([]byte("+lost"))
+	must(err)
+	if err := wal.SyncData(); err != nil {
+		t.Fatalf("failed WAL sync reported as %v, want it dropped", err)
+	}
+	in.set(nil)
+	if !fs.faulted() || faults != 1 || !errors.Is(fs.faultErr(), errIO) {
+		t.Fatalf("faulted %v after %d calls of onFault (%v), want the injected error once", fs.faulted(), faults, fs.faultErr())
+	}
+
+	// After it, the WAL's writes are dropped, a table's fail.
+	if n, err := wal.Write([]byte("+dropped")); n != 8 || err != nil {
+		t.Fatalf("WAL write after the fault: %d, %v; want it reported done", n, err)
+	}
+	if _, err := sst.Write([]byte("more")); err == nil {
+		t.Fatal("table write after the fault succeeded")
+	}
+	if err := sst.Sync(); err == nil {
+		t.Fatal("table sync after the fault succeeded")
+	}
+	must(wal.Close())
+	must(sst.Close())
+
+	// New files live in memory; removed ones stay on disk.
+	f, err := fs.Create("/db/000003.sst", vfs.WriteCategoryUnspecified)
+	must(err)
+	_, err = f.Write([]byte("in memory"))
+	must(err)
+	must(f.Sync())
+	must(f.Close())
+	must(fs.Remove("/db/000002.sst"))
+	must(fs.Rename("/db/000003.sst", "/db/000004.sst"))
+
+	ls, err := fs.List("/db")
+	must(err)
+	slices.Sort(ls)
+	if want := []string{"000001.log", "000004.sst"}; !slices.Equal(ls, want) {
+		t.Fatalf("List after the fault: %v, want %v", ls, want)
+	}
+	if _, err := fs.Stat("/db/000002.sst"); err == nil {
+		t.Fatal("a removed table can still be found")
+	}
+	r, err := fs.Open("/db/000004.sst")
+	must(err)
+	b, err := io.ReadAll(r)
+	must(err)
+	r.Close()
+	if string(b) != "in memory" {
+		t.Fatalf("file created after the fault reads %q", b)
+	}
+
+	// The disk holds what it held at the fault.
+	ls, err = mem.List("/db")
+	must(err)
+	slices.Sort(ls)
+	if want := []string{"000001.log", "000002.sst"}; !slices.Equal(ls, want) {
+		t.Fatalf("disk holds %v after the fault, want %v", ls, want)
+	}
+	walData, err := mem.UnsafeGetFileDataBuffer("/db/000001.log")
+	must(err)
+	if string(walData) != "acked+lost" {
+		t.Fatalf("WAL on disk holds %q, want what was written before the fault", walData)
+	}
+}
+
+// TestFaultFSCreateFails checks that a failed create, which Pebble does not
+// survive for a WAL or a MANIFEST, is a fault and yields a file in memory.
+func TestFaultFSCreateFails(t *testing.T) {
+	var in injector
+	mem := vfs.NewMem()
+	fs := newFaultFS(errorfs.Wrap(mem, &in), nil)
+	if err := fs.MkdirAll("/db", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in.set(fail(errIO, []errorfs.OpKind{errorfs.OpCreate}, ".log"))
+	f, err := fs.Create("/db/000005.log", vfs.WriteCategoryUnspecified)
+	if err != nil || !fs.faulted() {
+		t.Fatalf("failed create: %v, faulted %v; want a file and a fault", err, fs.faulted())
+	}
+	f.Close()
+	if _, err := mem.Stat("/db/000005.log"); err == nil {
+		t.Fatal("the file was created on disk")
+	}
+}
+
+// TestPebbleSurvivesFaults drives Pebble itself, on faultFS, through the
+// work that follows a storage fault when writes keep coming: more than a
+// WAL block of synced writes, a memtable flush, which rotates the WAL and
+// records the flush in the MANIFEST, and Close. Told of these faults,
+// Pebble would panic (db.go:997, db.go:2822, vfs/atomicfs/marker.go:230) or
+// exit (version_set.go:671); on faultFS it goes on, while the disk keeps
+// what it held at the fault.
+func TestPebbleSurvivesFaults(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		inject func(errorfs.Op) error
+	}{
+		{"wal-fsync-fails", fail(errIO, syncOps, ".log")},
+		{"wal-disk-full", fail(syscall.ENOSPC, writeOps, ".log")},
+		{"wal-create-fails", fail(syscall.ENOSPC, []errorfs.OpKind{errorfs.OpCreate, errorfs.OpReuseForWrite}, ".log")},
+		{"manifest-fsync-fails", fail(errIO, syncOps, "MANIFEST-")},
+		{"directory-fsync-fails", fail(errIO, syncOps, "db")},
+		{"table-write-fails", fail(errIO, writeOps, ".sst")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			mem := vfs.NewCrashableMem()
+			var in injector
+			fs := newFaultFS(errorfs.Wrap(mem, &in), nil)
+			db, err := pebble.Open("/db", &pebble.Options{FS: fs, Logger: &logger{fs: fs, out: silentLogger{}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Set([]byte("acked"), []byte("1"), pebble.Sync); err != nil {
+				t.Fatal(err)
+			}
+
+			in.set(c.inject)
+			value := make([]byte, 1<<10)
+			write := func() {
+				for i := range 100 {
+					if err := db.Set(fmt.Appendf(nil, "k%03d", i), value, pebble.Sync); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			write()
+			if err := db.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			write()
+			if !fs.faulted() {
+				t.Fatal("the injected fault went unnoticed")
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			// The disk is as a crash at the fault left it, with the write
+			// acknowledged before the fault.
+			in.set(nil)
+			db, err = pebble.Open("/db", &pebble.Options{FS: mem.CrashClone(vfs.CrashCloneCfg{}), Logger: silentLogger{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if v, closer, err := db.Get([]byte("acked")); err != nil || string(v) != "1" {
+				t.Fatalf("acknowledged write after the fault: %q, %v", v, err)
+			} else {
+				closer.Close()
+			}
+		})
+	}
+}
+
+// TestFaultFSRelativePaths checks that a relative directory, the server's
+// default, works after the fault: the in-memory file system does not know
+// "./".
+func TestFaultFSRelativePaths(t *testing.T) {
+	t.Chdir(t.TempDir())
+	fs := newFaultFS(vfs.Default, nil)
+	if err := fs.MkdirAll("./tally-data", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fs.Create("./tally-data/000001.sst", vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fs.fault(errIO)
+	if f, err = fs.Create("./tally-data/000002.sst", vfs.WriteCategoryUnspecified); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := fs.Remove("./tally-data/000001.sst"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Stat("./tally-data/000002.sst"); err != nil {
+		t.Fatalf("file created after the fault: %v", err)
+	}
+	ls, err := fs.List("./tally-data")
+	if err != nil || !slices.Equal(ls, []string{"000002.sst"}) {
+		t.Fatalf("List: %v, %v; want the file created after the fault only", ls, err)
+	}
+}

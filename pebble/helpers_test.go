@@ -1,0 +1,266 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"github.com/tallyserver/tally"
+)
+
+// The helpers of the fault and visibility tests: a store on an injecting
+// file system, and the calls the tests make through the tally.Store
+// methods.
+
+const testApp = 1400000001
+
+var ctx = context.Background()
+
+// injector is an errorfs.Injector whose behaviour a test sets and changes
+// while the store runs. fn may block, to hold an operation back.
+type injector struct {
+	fn atomic.Pointer[func(errorfs.Op) error]
+}
+
+func (in *injector) String() string { return "test injector" }
+
+func (in *injector) MaybeError(op errorfs.Op) error {
+	if fn := in.fn.Load(); fn != nil {
+		return (*fn)(op)
+	}
+	return nil
+}
+
+// set makes fn decide every operation from now on; nil lets all through.
+func (in *injector) set(fn func(errorfs.Op) error) {
+	if fn == nil {
+		in.fn.Store(nil)
+		return
+	}
+	in.fn.Store(&fn)
+}
+
+// fail returns an injection that fails, with err, the operations of the
+// given kinds on the files whose names end with one of suffixes (".log",
+// ".sst") or start with one of them ("MANIFEST-").
+func fail(err error, kinds []errorfs.OpKind, names ...string) func(errorfs.Op) error {
+	return func(op errorfs.Op) error {
+		if isKind(op, kinds) && isNamed(op.Path, names) {
+			return err
+		}
+		return nil
+	}
+}
+
+var (
+	syncOps  = []errorfs.OpKind{errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo}
+	writeOps = []errorfs.OpKind{errorfs.OpFileWrite, errorfs.OpFileWriteAt}
+	dataOps  = append(append([]errorfs.OpKind{}, syncOps...), writeOps...)
+)
+
+func isKind(op errorfs.Op, kinds []errorfs.OpKind) bool {
+	for _, k := range kinds {
+		if op.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+func isNamed(path string, names []string) bool {
+	base := path[strings.LastIndex(path, "/")+1:]
+	for _, n := range names {
+		if strings.HasSuffix(base, n) || strings.HasPrefix(base, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// hold holds back the WAL's syncs from when it is made until release.
+type hold struct {
+	held     chan struct{} // Closed when the first sync is held.
+	released chan struct{}
+	heldOnce sync.Once
+	relOnce  sync.Once
+	err      error // What the held syncs, and all later ones, fail with.
+}
+
+// holdWALSyncs holds back the WAL's syncs of a store that t has opened. The
+// hold ends when the test does, so that the store can close even if the
+// test failed.
+func holdWALSyncs(t *testing.T, in *injector) *hold {
+	h := &hold{held: make(chan struct{}), released: make(chan struct{})}
+	in.set(func(op errorfs.Op) error {
+		if !isKind(op, syncOps) || !isNamed(op.Path, []string{".log"}) {
+			return nil
+		}
+		h.heldOnce.Do(func() { close(h.held) })
+		<-h.released
+		return h.err
+	})
+	t.Cleanup(func() { h.release(nil) })
+	return h
+}
+
+// waitHeld waits until a WAL sync is being held.
+func (h *hold) waitHeld(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no WAL sync was held")
+	}
+}
+
+// release lets the held syncs, and all later ones, end with err.
+func (h *hold) release(err error) {
+	h.relOnce.Do(func() {
+		h.heldOnce.Do(func() { close(h.held) })
+		h.err = err
+		close(h.released)
+	})
+}
+
+// testOptions reopen quickly, so that the tests of faults are fast, and
+// keep Pebble's error messages, which the injected faults cause by the
+// dozen, out of the test's output.
+func testOptions(fs vfs.FS) options {
+	return options{
+		fs:        fs,
+		retryMin:  time.Millisecond,
+		retryMax:  20 * time.Millisecond,
+		closeWait: 5 * time.Second,
+		logger:    silentLogger{},
+	}
+}
+
+type silentLogger struct{}
+
+func (silentLogger) Infof(string, ...any)  {}
+func (silentLogger) Errorf(string, ...any) {}
+func (silentLogger) Fatalf(string, ...any) {}
+
+// openOn opens a store in dir on fs, closed when the test ends.
+func openOn(t *testing.T, fs vfs.FS, dir string) *Store {
+	t.Helper()
+	s, err := open(dir, testOptions(fs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// testFS is a file system for a store, with its injector.
+type testFS struct {
+	name string
+	// make returns the file system on which a store is opened in dir, and
+	// crash, if the file system can crash, returns a copy holding only
+	// what it has synced.
+	make func(t *testing.T, in *injector) (fs vfs.FS, dir string, crash func() vfs.FS)
+}
+
+// testFSes are the file systems that the fault tests run on: the real disk,
+// in a relative directory as the server's default is, and a memory one that
+// can show what a crash would leave.
+var testFSes = []testFS{
+	{"disk", func(t *testing.T, in *injector) (vfs.FS, string, func() vfs.FS) {
+		t.Chdir(t.TempDir())
+		return errorfs.Wrap(vfs.Default, in), "./tally-data", nil
+	}},
+	{"crashable-mem", func(t *testing.T, in *injector) (vfs.FS, string, func() vfs.FS) {
+		mem := vfs.NewCrashableMem()
+		return errorfs.Wrap(mem, in), "/db", func() vfs.FS {
+			return mem.CrashClone(vfs.CrashCloneCfg{})
+		}
+	}},
+}
+
+func mustCreate(t *testing.T, s *Store, app uint32, id string, typ tally.GroupType) {
+	t.Helper()
+	if err := s.CreateGroup(ctx, app, &tally.Group{ID: id, Type: typ, Name: "n"}); err != nil {
+		t.Fatalf("CreateGroup(%s): %v", id, err)
+	}
+}
+
+func increase(s *Store, id string, by int64) ([]tally.Counter, error) {
+	return s.UpdateCounters(ctx, testApp, id, tally.ModeIncrease, []tally.Counter{{Key: "n", Value: by}})
+}
+
+// value returns the group's counter n, or an error if the store does not
+// answer.
+func value(s *Store, id string) (int64, error) {
+	cs, err := s.Counters(ctx, testApp, id, []string{"n"})
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range cs {
+		if c.Key == "n" {
+			return c.Value, nil
+		}
+	}
+	return 0, nil
+}
+
+func mustValue(t *testing.T, s *Store, id string) int64 {
+	t.Helper()
+	v, err := value(s, id)
+	if err != nil {
+		t.Fatalf("Counters(%s): %v", id, err)
+	}
+	return v
+}
+
+// serving reports whether the store has a database that has not faulted.
+func (s *Store) serving() bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	return s.db != nil && !s.fs.faulted()
+}
+
+// flush makes Pebble flush its memtable to a table, as it does on its own
+// once the memtable is full.
+func (s *Store) flush() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.closeMu.RUnlock()
+	return s.db.Flush()
+}
+
+// compact makes Pebble compact the whole keyspace, as it does on its own
+// once level 0 holds enough tables.
+func (s *Store) compact() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.closeMu.RUnlock()
+	return s.db.Compact(ctx, []byte{0}, []byte{0xff}, false)
+}
+
+// eventually polls cond until it holds, failing the test after a while.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// isInternal reports whether err is one the HTTP layer answers with 10002.
+func isInternal(err error) bool {
+	return err != nil && tally.ErrorCode(err) == tally.ErrInternal
+}
+
+var errIO = errors.New("injected EIO")

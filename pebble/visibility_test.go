@@ -1,0 +1,341 @@
+package pebble
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"github.com/tallyserver/tally"
+)
+
+// answer renders what a call answered, to compare it with what it should.
+func answer(cs []tally.Counter, err error) string {
+	if err != nil {
+		return fmt.Sprintf("error %d", tally.ErrorCode(err))
+	}
+	var b strings.Builder
+	for _, c := range cs {
+		fmt.Fprintf(&b, "%s=%d ", c.Key, c.Value)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func code(c tally.Code) string { return fmt.Sprintf("error %d", c) }
+
+// The groups of the visibility cases. "a" holds counter n=1 and "d" exists;
+// "x" does not exist yet.
+var visibilityCases = []struct {
+	name string
+	// held is a write whose WAL sync is held back.
+	held func(s *Store) error
+	// probe is a call whose answer rests on held; want is that answer.
+	probe func(s *Store) string
+	want  string
+}{
+	{"counters after increase",
+		func(s *Store) error { _, err := increase(s, "a", 1); return err },
+		func(s *Store) string { return answer(s.Counters(ctx, testApp, "a", nil)) },
+		"n=2"},
+	{"same set after set, which writes nothing",
+		func(s *Store) error { return set(s, "a", 5) },
+		func(s *Store) string {
+			return answer(s.UpdateCounters(ctx, testApp, "a", tally.ModeSet, []tally.Counter{{Key: "n", Value: 5}}))
+		},
+		"n=5"},
+	{"counters after delete",
+		func(s *Store) error { return s.DeleteCounters(ctx, testApp, "a", nil) },
+		func(s *Store) string { return answer(s.Counters(ctx, testApp, "a", nil)) },
+		""},
+	{"counters after create, not ErrGroupNotFound",
+		func(s *Store) error { return create(s, "x", tally.GroupAVChatRoom) },
+		func(s *Store) string { return answer(s.Counters(ctx, testApp, "x", nil)) },
+		""},
+	{"delete of no counters after create, which writes nothing",
+		func(s *Store) error { return create(s, "x", tally.GroupAVChatRoom) },
+		func(s *Store) string { return answer(nil, s.DeleteCounters(ctx, testApp, "x", []string{"n"})) },
+		""},
+	{"ErrNoPermission after create of a Community",
+		func(s *Store) error { return create(s, "x", tally.GroupCommunity) },
+		func(s *Store) string { return answer(increase(s, "x", 1)) },
+		code(tally.ErrNoPermission)},
+	{"ErrGroupIDInUse after create",
+		func(s *Store) error { return create(s, "x", tally.GroupAVChatRoom) },
+		func(s *Store) string { return answer(nil, create(s, "x", tally.GroupPublic)) },
+		code(tally.ErrGroupIDInUse)},
+	{"lookup after create",
+		func(s *Store) error { return create(s, "x", tally.GroupAVChatRoom) },
+		func(s *Store) string { return lookup(s, "x") },
+		"found"},
+	{"list after create",
+		func(s *Store) error { return create(s, "x", tally.GroupAVChatRoom) },
+		func(s *Store) string {
+			p, err := s.ListGroups(ctx, testApp, tally.GroupFilter{Limit: 10})
+			return answer(nil, err) + fmt.Sprint(p.Total, p.IDs)
+		},
+		"4 [a d b x]"},
+	{"ErrGroupNotFound after destroy",
+		func(s *Store) error { return s.DestroyGroup(ctx, testApp, "d") },
+		func(s *Store) string { return answer(s.Counters(ctx, testApp, "d", nil)) },
+		code(tally.ErrGroupNotFound)},
+	{"lookup after destroy",
+		func(s *Store) error { return s.DestroyGroup(ctx, testApp, "d") },
+		func(s *Store) string { return lookup(s, "d") },
+		code(tally.ErrGroupNotFound)},
+}
+
+func set(s *Store, id string, v int64) error {
+	_, err := s.UpdateCounters(ctx, testApp, id, tally.ModeSet, []tally.Counter{{Key: "n", Value: v}})
+	return err
+}
+
+func create(s *Store, id string, typ tally.GroupType) error {
+	return s.CreateGroup(ctx, testApp, &tally.Group{ID: id, Type: typ, Name: "n"})
+}
+
+func lookup(s *Store, id string) string {
+	ls, err := s.Groups(ctx, testApp, []string{id})
+	if err != nil {
+		return answer(nil, err)
+	}
+	if ls[0].Err != nil {
+		return answer(nil, ls[0].Err)
+	}
+	return "found"
+}
+
+// async runs fn and delivers its answer.
+func async[T any](fn func() T) <-chan T {
+	ch := make(chan T, 1)
+	go func() { ch <- fn() }()
+	return ch
+}
+
+// blocked checks that ch delivers nothing within d.
+func blocked[T any](t *testing.T, what string, ch <-chan T, d time.Duration) {
+	t.Helper()
+	select {
+	case v := <-ch:
+		t.Fatalf("%s answered %v while the write it rests on was not durable", what, v)
+	case <-time.After(d):
+	}
+}
+
+// receive waits for ch's answer.
+func receive[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not answer", what)
+		panic("unreachable")
+	}
+}
+
+// groupOnOtherLatch returns a group id whose latch none of ids use, so
+// that a call on it shares nothing with calls on them.
+func groupOnOtherLatch(s *Store, ids ...string) string {
+	for i := 0; ; i++ {
+		id := fmt.Sprint("b", i)
+		free := true
+		for _, other := range ids {
+			free = free && s.groupLatch(testApp, id) != s.groupLatch(testApp, other)
+		}
+		if free {
+			return id
+		}
+	}
+}
+
+// TestVisibility holds back the WAL's sync while a write is on its way to
+// stable storage, and checks that every answer that rests on that write
+// waits for it: a crash would take the write back. An answer that rests
+// only on durable writes comes at once.
+func TestVisibility(t *testing.T) {
+	for _, c := range visibilityCases {
+		t.Run(c.name, func(t *testing.T) {
+			var in injector
+			s := openOn(t, errorfs.Wrap(vfs.Default, &in), t.TempDir())
+			mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
+			mustCreate(t, s, testApp, "d", tally.GroupAVChatRoom)
+			b := groupOnOtherLatch(s, "a", "d", "x")
+			mustCreate(t, s, testApp, b, tally.GroupAVChatRoom)
+			if _, err := increase(s, "a", 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := increase(s, b, 7); err != nil {
+				t.Fatal(err)
+			}
+			if c.want == "4 [a d b x]" {
+				c.want = "4 [a d " + b + " x]"
+			}
+
+			h := holdWALSyncs(t, &in)
+			held := async(func() error { return c.held(s) })
+			h.waitHeld(t)
+			probe := async(func() string { return c.probe(s) })
+
+			// A call on a group whose writes are all durable answers while
+			// the sync is held.
+			other := receive(t, "a read of a durable group", async(func() string {
+				return answer(s.Counters(ctx, testApp, b, nil))
+			}))
+			if other != "n=7" {
+				t.Fatalf("read of a durable group: %q, want n=7", other)
+			}
+			blocked(t, "the probe", probe, 100*time.Millisecond)
+			blocked(t, "the held write", held, 0)
+
+			h.release(nil)
+			if err := receive(t, "the held write", held); err != nil {
+				t.Fatalf("held write: %v", err)
+			}
+			if got := receive(t, "the probe", probe); got != c.want {
+				t.Fatalf("probe answered %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// rawValue reads counter n of a group straight from Pebble, as no call of
+// the store may: it sees writes that are not yet durable.
+func rawValue(t *testing.T, s *Store, id string) int64 {
+	t.Helper()
+	if err := s.enter(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.closeMu.RUnlock()
+	v, err := s.get(groupKey(tagCount, testApp, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := decodeCounters(v)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("counters of %s: %v, %v", id, cs, err)
+	}
+	return cs[0].Value
+}
+
+// TestCrashWhileSyncHeld crashes the file system while an increment is
+// applied but not yet synced. The crash takes the increment back, and no
+// call had answered with it, though Pebble already showed it.
+func TestCrashWhileSyncHeld(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	var in injector
+	s := openOn(t, errorfs.Wrap(mem, &in), "/db")
+	mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
+	if _, err := increase(s, "a", 1); err != nil {
+		t.Fatal(err)
+	}
+
+	h := holdWALSyncs(t, &in)
+	inc := async(func() string { return answer(increase(s, "a", 1)) })
+	h.waitHeld(t)
+	read := async(func() string { return answer(s.Counters(ctx, testApp, "a", nil)) })
+	// The sync is held once the batch is in the WAL, a moment before Pebble
+	// applies it to the memtable; the writer holds the latch until then.
+	eventually(t, "Pebble shows the unsynced n=2", func() bool { return rawValue(t, s, "a") == 2 })
+	blocked(t, "the read", read, 100*time.Millisecond)
+	blocked(t, "the increment", inc, 0)
+
+	crashed := mem.CrashClone(vfs.CrashCloneCfg{})
+	if got := valuesAfterCrash(t, crashed, "/db", []string{"a"}); got["a"] != 1 {
+		t.Fatalf("after the crash n=%d, want 1: the increment was never synced", got["a"])
+	}
+	blocked(t, "the read", read, 0)
+	blocked(t, "the increment", inc, 0)
+
+	h.release(nil)
+	if got := receive(t, "the increment", inc); got != "n=2" {
+		t.Fatalf("increment answered %q", got)
+	}
+	if got := receive(t, "the read", read); got != "n=2" {
+		t.Fatalf("read answered %q", got)
+	}
+	if got := valuesAfterCrash(t, mem.CrashClone(vfs.CrashCloneCfg{}), "/db", []string{"a"}); got["a"] != 2 {
+		t.Fatalf("after a crash once synced n=%d, want 2", got["a"])
+	}
+}
+
+// TestFailedSyncFailsReaders fails a held WAL sync while a read waits for
+// it: the read fails with the write, and until the fault clears, no read
+// shows the write, which never became durable. Reopening fails meanwhile,
+// because flushing what it replays fails too.
+func TestFailedSyncFailsReaders(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	var in injector
+	s := openOn(t, errorfs.Wrap(mem, &in), "/db")
+	mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
+	if _, err := increase(s, "a", 1); err != nil {
+		t.Fatal(err)
+	}
+
+	h := holdWALSyncs(t, &in)
+	holdFn := in.fn.Load()
+	failTables := fail(errIO, dataOps, ".sst")
+	in.set(func(op errorfs.Op) error {
+		if err := failTables(op); err != nil {
+			return err
+		}
+		return (*holdFn)(op)
+	})
+	inc := async(func() error { _, err := increase(s, "a", 1); return err })
+	h.waitHeld(t)
+	read := async(func() string { return answer(s.Counters(ctx, testApp, "a", nil)) })
+	blocked(t, "the read", read, 100*time.Millisecond)
+
+	h.release(errIO)
+	if err := receive(t, "the increment", inc); !isInternal(err) {
+		t.Fatalf("increment whose sync failed: %v, want an internal error", err)
+	}
+	if got := receive(t, "the read", read); got != code(tally.ErrInternal) {
+		t.Fatalf("read that waited for the failed sync answered %q, want an internal error", got)
+	}
+	for deadline := time.Now().Add(50 * time.Millisecond); time.Now().Before(deadline); {
+		if v, err := value(s, "a"); err == nil {
+			t.Fatalf("read during the fault answered n=%d", v)
+		}
+	}
+	if got := valuesAfterCrash(t, mem.CrashClone(vfs.CrashCloneCfg{}), "/db", []string{"a"}); got["a"] != 1 {
+		t.Fatalf("after a crash during the fault n=%d, want 1", got["a"])
+	}
+
+	in.set(nil)
+	var v int64
+	eventually(t, "the store serves again", func() bool {
+		var err error
+		v, err = value(s, "a")
+		return err == nil
+	})
+	// The failed increment may or may not have survived: it was not
+	// acknowledged. Whatever the store now shows is durable.
+	if v != 1 && v != 2 {
+		t.Fatalf("after the fault n=%d, want 1 or 2", v)
+	}
+	if got := valuesAfterCrash(t, mem.CrashClone(vfs.CrashCloneCfg{}), "/db", []string{"a"}); got["a"] != v {
+		t.Fatalf("after a crash n=%d, but the store served %d", got["a"], v)
+	}
+}
+
+// TestPendingKeepsFailedWrite checks the latch's side of the above: a write
+// whose sync failed stays pending, so that a reader that saw it answers its
+// error rather than the write.
+func TestPendingKeepsFailedWrite(t *testing.T) {
+	var l latch
+	ok := &commit{done: make(chan struct{})}
+	close(ok.done)
+	l.last = ok
+	if p := l.pending(); p != nil {
+		t.Fatal("a durable write is still pending")
+	}
+	failed := &commit{done: make(chan struct{}), err: errIO}
+	close(failed.done)
+	l.last = failed
+	if p := l.pending(); p != failed || p.wait() != errIO {
+		t.Fatal("a failed write is no longer pending")
+	}
+}
