@@ -59,19 +59,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	lim := httpapi.Limits{} // the documented defaults
+	ln, err := httpapi.Listen("tcp", cfg.Listen, lim)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           httpapi.NewServer(store, cfg.Apps, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, cfg.Apps, log), log, lim)
 
 	base := "http://" + callableAddr(ln.Addr())
 	fmt.Fprintf(stdout, "tally %s serving %s (data in %s, %d app(s))\n", version, base, cfg.Data, len(cfg.Apps))

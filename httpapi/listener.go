@@ -1,0 +1,126 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+)
+
+// net/http answers a request it cannot parse (a broken request line, a bad
+// escape in the path, a bad Content-Length, an unsupported
+// Transfer-Encoding, a head over MaxHeaderBytes, an Expect other than
+// 100-continue) itself, before any handler runs, with a plain-text 4xx or
+// 5xx written straight to the connection. The protocol promises HTTP 200
+// and an envelope for every answer, so the connections of WrapListener
+// replace those answers on their way out; see refusal.go for how they are
+// recognised and what replaces them.
+
+// WrapListener returns ln with connections that turn net/http's own
+// refusals into HTTP 200 answers with an ErrBadHTTPRequest envelope. lim
+// must be the limits of the server from NewHTTPServer that serves it.
+func WrapListener(ln net.Listener, lim Limits) net.Listener {
+	lim = lim.withDefaults()
+	return &listener{Listener: ln, lim: lim}
+}
+
+type listener struct {
+	net.Listener
+	lim Limits
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: c, lim: &l.lim}, nil
+}
+
+// conn keeps what it has read of the current request's head, so that when
+// net/http refuses the request the answer can say what was wrong with it:
+// net/http's own answer mostly says only "400 Bad Request".
+type conn struct {
+	net.Conn
+	lim *Limits
+
+	// head holds the bytes read since the connection last went idle,
+	// that is since the current request began, up to headCap bytes: as
+	// much as net/http reads before it gives up on a head.
+	//
+	// It and readErr are touched only by Read, by the ConnState hook and
+	// by a refusal's Write. net/http never runs those at the same time: its
+	// background read of the next request's first byte runs while the
+	// handler writes, but the handler's answers never take the refusal
+	// path, and net/http waits for that read to end before it calls the
+	// hook or reads again.
+	head []byte
+	// readErr is the error of the last read, which tells a head that
+	// net/http refused because it was cut short by a timeout or by the
+	// client's end of input from one that arrived whole but malformed.
+	readErr error
+}
+
+// headCap is how much of a request conn keeps: net/http reads at most
+// MaxHeaderBytes plus 4 KiB of slack for its buffer before it refuses a
+// head as too large.
+func (c *conn) headCap() int { return c.lim.MaxHeaderBytes + 4<<10 }
+
+// Read keeps a copy of what it reads until headCap bytes are kept. Only a
+// request's first bytes are ever needed; the bound keeps a large body from
+// costing more than one small copy.
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.readErr = err
+	if n > 0 {
+		if room := c.headCap() - len(c.head); room > 0 {
+			c.head = append(c.head, p[:min(n, room)]...)
+		}
+	}
+	return n, err
+}
+
+// Write passes everything through except a refusal by net/http itself,
+// which it replaces. The handler answers every request with status 200,
+// so on the hot path this costs one byte test: only a write whose status
+// would start with 4 or 5 is looked at further.
+func (c *conn) Write(p []byte) (int, error) {
+	if len(p) > len("HTTP/1.1 400 ") && (p[9] == '4' || p[9] == '5') && string(p[:7]) == "HTTP/1." {
+		if answer, ok := c.replaceRefusal(p); ok {
+			if _, err := c.Conn.Write(answer); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// CloseWrite passes the half-close net/http does after refusing a head as
+// too large through to the TCP connection. Without it net/http would skip
+// the half-close, and a client still sending its head would more likely
+// lose the answer to a reset.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// trackRequestStart is the ConnState hook of NewHTTPServer. net/http makes
+// a connection idle when it has finished a request, body included, and
+// before it reads the next: what the connection reads from then on is the
+// next request. A connection starts with nothing kept, so the first
+// request needs no hook.
+func trackRequestStart(c net.Conn, state http.ConnState) {
+	if state != http.StateIdle {
+		return
+	}
+	if hc, ok := c.(*conn); ok {
+		if cap(hc.head) > 8<<10 {
+			// Give back what a large request grew, so that thousands of
+			// idle connections hold little.
+			hc.head = nil
+		} else {
+			hc.head = hc.head[:0]
+		}
+	}
+}

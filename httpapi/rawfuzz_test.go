@@ -1,0 +1,74 @@
+package httpapi_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/httpapi"
+	"github.com/tallyserver/tally/usersig"
+)
+
+// FuzzRawRequest sends fuzzed bytes over a real connection to the server
+// cmd/tally runs, listener included: every answer must be HTTP 200 with a
+// well-formed envelope and a known code other than an internal error, and
+// anything sent must be answered at least once. It seeds itself with the
+// valid calls of TestByteFlips and the requests of TestHostileRequests;
+// FuzzRequest covers bodies more cheaply.
+//
+//	go test -run '^$' -fuzz '^FuzzRawRequest$' ./httpapi
+func FuzzRawRequest(f *testing.F) {
+	h := newHardenedHarness(f, httpapi.Limits{ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second})
+	h.createGroup(f, appMain, "Public", "g")
+	h.setCounters(f, appMain, "g", counter{"a", 1})
+
+	// The seeds name a fixed host and carry a UserSig signed at a fixed time to last a century,
+	// so that they stay the same from run to run, as a corpus must.
+	q := query(appMain, "admin")
+	q.Set("usersig", usersig.Sign(appMain, appKey(appMain), "admin", 100*365*86400, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	const host = "tally"
+	const body = `{"GroupId":"g","Mode":"Increase","GroupCounter":[{"Key":"a","Value":1}]}`
+	for _, s := range []struct{ cmd, body string }{
+		{"update_group_counter", body},
+		{"get_group_counter", `{"GroupId":"g"}`},
+		{"delete_group_counter", `{"GroupId":"g","GroupCounterKeys":["b"]}`},
+		{"create_group", `{"Type":"Public","Name":"n"}`},
+	} {
+		f.Add(rawRequest(host, "POST", s.cmd, q, s.body))
+	}
+	w := wire{host: host, path: commandPath("update_group_counter") + "?" + q.Encode(), query: q, body: body}
+	for _, c := range hostileCases(f, w) {
+		if raw := c.raw; len(raw) < 4<<10 {
+			f.Add([]byte(raw))
+		}
+	}
+	// Two requests on one connection, the second refused.
+	f.Add(append(rawRequest(host, "POST", "get_group_counter", q, `{"GroupId":"g"}`), "GARBAGE\r\n\r\n"...))
+
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		answers, err := exchange(h.addr(), raw, requestMethods(raw)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(answers) == 0 && len(raw) > 0 {
+			t.Fatalf("the connection closed without an answer")
+		}
+		for i, a := range answers {
+			if a.resp.Request.Method == "HEAD" {
+				// An answer to HEAD has no body, as HTTP demands.
+				if a.resp.StatusCode != 200 {
+					t.Fatalf("answer %d: HEAD answered %d", i, a.resp.StatusCode)
+				}
+				continue
+			}
+			m, err := checkAnswer(a)
+			if err != nil {
+				t.Fatalf("answer %d: %v", i, err)
+			}
+			c := tally.Code(code(m))
+			if _, known := c.Info(); !known || c == tally.ErrInternal {
+				t.Fatalf("answer %d: ErrorCode %d: %v", i, c, m["ErrorInfo"])
+			}
+		}
+	})
+}
