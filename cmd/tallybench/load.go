@@ -48,6 +48,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	conns := fs.Int("conns", 64, "concurrent keep-alive connections")
 	groups := fs.Int("groups", 100_000, "groups the spread scenario writes to")
 	tallyBin := fs.String("tally", "", "tally binary (default: build it from this module)")
+	admin := fs.String("admin", "", "start tally with --admin ADDR, to profile it while it runs")
 	only := fs.String("only", "", "run only the scenarios whose names match this regexp (the ceiling always runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,7 +85,11 @@ func load(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := startProc(*tallyBin, []string{"serve", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"},
+	serveArgs := []string{"serve", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"}
+	if *admin != "" {
+		serveArgs = append(serveArgs, "--admin", *admin)
+	}
+	srv, err := startProc(*tallyBin, serveArgs,
 		regexp.MustCompile(`serving http://(\S+)`), filepath.Join(dir, "tally.log"))
 	if err != nil {
 		return err
