@@ -44,10 +44,7 @@ var _ tally.Store = (*Store)(nil)
 
 // Open opens or creates the store in dir, replaying its WAL.
 func Open(dir string) (*Store, error) {
-	db, err := pebble.Open(dir, &pebble.Options{
-		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             quietLogger{},
-	})
+	db, err := pebble.Open(dir, options())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
