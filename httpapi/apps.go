@@ -11,6 +11,7 @@ type appState struct {
 	tally.App
 	perAPI []*window // By command index; nil when unlimited.
 	perApp *window
+	sigs   sigCache
 }
 
 func newAppState(a tally.App) *appState {

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/usersig"
@@ -11,24 +13,80 @@ import (
 // query holds the URL parameters of a REST call. Names are matched exactly.
 type query struct {
 	sdkappid, identifier, usersig string
+	seen                          [3]bool
 }
 
 // parseQuery reads the URL parameters, refusing a malformed query, a
-// random that is not a uint32 and a contenttype other than json.
+// random that is not a uint32 and a contenttype other than json. It
+// accepts and refuses exactly what url.ParseQuery does, and like
+// url.Values.Get takes the first of repeated parameters, but allocates
+// only for a value that is escaped: a query is parsed on every call.
 func parseQuery(raw string) (query, error) {
-	vals, err := url.ParseQuery(raw)
-	if err != nil {
-		return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "the URL query cannot be parsed: %v", err)
-	}
-	if v, ok := vals["random"]; ok {
-		if _, err := strconv.ParseUint(v[0], 10, 32); err != nil {
-			return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "random %q is not a number from 0 to 4294967295", v[0])
+	var q query
+	var random, contenttype string
+	var seenRandom, seenContentType bool
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(pair, ";") {
+			return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "the URL query cannot be parsed: invalid semicolon separator in query")
+		}
+		if pair == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := unescapeQuery(name)
+		if err != nil {
+			return query{}, err
+		}
+		value, err = unescapeQuery(value)
+		if err != nil {
+			return query{}, err
+		}
+		switch name {
+		case "sdkappid":
+			q.sdkappid = first(q.sdkappid, value, &q.seen[0])
+		case "identifier":
+			q.identifier = first(q.identifier, value, &q.seen[1])
+		case "usersig":
+			q.usersig = first(q.usersig, value, &q.seen[2])
+		case "random":
+			random = first(random, value, &seenRandom)
+		case "contenttype":
+			contenttype = first(contenttype, value, &seenContentType)
 		}
 	}
-	if v, ok := vals["contenttype"]; ok && v[0] != "json" {
-		return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "contenttype %q is not supported; use json", v[0])
+	if seenRandom {
+		if _, err := strconv.ParseUint(random, 10, 32); err != nil {
+			return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "random %q is not a number from 0 to 4294967295", random)
+		}
 	}
-	return query{sdkappid: vals.Get("sdkappid"), identifier: vals.Get("identifier"), usersig: vals.Get("usersig")}, nil
+	if seenContentType && contenttype != "json" {
+		return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "contenttype %q is not supported; use json", contenttype)
+	}
+	return q, nil
+}
+
+// first keeps the first value given for a parameter.
+func first(cur, v string, seen *bool) string {
+	if *seen {
+		return cur
+	}
+	*seen = true
+	return v
+}
+
+// unescapeQuery decodes one query name or value; only one that holds an
+// escape or a plus needs decoding.
+func unescapeQuery(s string) (string, error) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, nil
+	}
+	u, err := url.QueryUnescape(s)
+	if err != nil {
+		return "", tally.Errorf(tally.ErrBadHTTPRequest, "the URL query cannot be parsed: %v", err)
+	}
+	return u, nil
 }
 
 // authenticate finds the app and checks that the caller is one of its
@@ -54,11 +112,28 @@ func (s *Server) authenticate(q query) (*appState, error) {
 	case q.usersig == "":
 		return nil, tally.Errorf(tally.ErrMissingAuth, "usersig is missing from the URL")
 	}
-	if err := usersig.Verify(q.usersig, st.SDKAppID, q.identifier, st.SecretKey, s.Now()); err != nil {
+	if err := st.verify(q.usersig, q.identifier, s.Now()); err != nil {
 		return nil, err
 	}
 	if !st.IsAdmin(q.identifier) {
 		return nil, tally.Errorf(tally.ErrNotAdmin, "identifier %q is not an admin of app %d", q.identifier, id)
 	}
 	return st, nil
+}
+
+// verify checks a UserSig against the app's key, from the cache when the
+// same sig has verified before.
+func (st *appState) verify(sig, identifier string, now time.Time) error {
+	if st.sigs.valid(sig, identifier, now.Unix()) {
+		return nil
+	}
+	d, err := usersig.Decode(sig)
+	if err != nil {
+		return err
+	}
+	if err := d.Verify(st.SDKAppID, identifier, st.SecretKey, now); err != nil {
+		return err
+	}
+	st.sigs.add(sig, identifier, d.ExpiresAt())
+	return nil
 }

@@ -78,7 +78,20 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 
 // counters returns the counters of a group that may hold them, failing for
 // a missing group or a Community. The caller holds the group's latch.
+//
+// The counters record is read first: it exists only for a live group that
+// may hold counters (create and destroy delete it, and nothing writes it
+// for a Community), so for a group that has counters, which is every call
+// of a busy counter, one read answers. Only a group without counters costs
+// the second read of its group record.
 func (s *Store) counters(app uint32, id string) ([]tally.Counter, error) {
+	v, err := s.get(groupKey(tagCount, app, id))
+	if err != nil || v != nil {
+		if err != nil {
+			return nil, err
+		}
+		return decodeCounters(v)
+	}
 	rec, err := s.get(groupKey(tagGroup, app, id))
 	if err != nil {
 		return nil, err
@@ -93,11 +106,7 @@ func (s *Store) counters(app uint32, id string) ([]tally.Counter, error) {
 	if !t.HasCounters() {
 		return nil, tally.Errorf(tally.ErrNoPermission, "group %q is a %s, which has no group counters", id, t)
 	}
-	v, err := s.get(groupKey(tagCount, app, id))
-	if err != nil {
-		return nil, err
-	}
-	return decodeCounters(v)
+	return nil, nil
 }
 
 func errGroupNotFound(id string) error {

@@ -49,11 +49,7 @@ func (s *Store) openDB() (db *pebble.DB, fs *faultFS, err error) {
 			fs.releaseLocks()
 		}
 	}()
-	db, err = pebble.Open(s.dir, &pebble.Options{
-		FS:                 fs,
-		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             &logger{fs: fs, out: s.opts.logger},
-	})
+	db, err = pebble.Open(s.dir, pebbleOptions(fs, &logger{fs: fs, out: s.opts.logger}))
 	return db, fs, err
 }
 

@@ -49,6 +49,20 @@ func (s *Sig) Verify(sdkappid uint32, identifier, key string, now time.Time) err
 	return nil
 }
 
+// ExpiresAt returns the last Unix second at which s is valid: Time +
+// Expire, held to the int64 range, so that a caller that remembers a
+// verified sig can tell when to stop trusting it without decoding it again.
+func (s *Sig) ExpiresAt() int64 {
+	t, e := s.Time, s.Expire
+	switch {
+	case e >= 0 && t > math.MaxInt64-e:
+		return math.MaxInt64
+	case e < 0 && t < math.MinInt64-e:
+		return math.MinInt64
+	}
+	return t + e
+}
+
 // expired reports whether now > Time + Expire, computed without wrapping:
 // both come from the sig, and a sum that overflowed could otherwise turn a
 // long-dead sig into a valid one or the reverse.

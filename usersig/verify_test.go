@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tallyserver/tally"
 )
@@ -188,5 +189,33 @@ func BenchmarkVerify(b *testing.B) {
 		if err := Verify(f.Sig, f.SDKAppID, f.Identifier, f.Key, now); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestExpiresAtAgreesWithVerify(t *testing.T) {
+	const key = "secret"
+	for _, tc := range []struct {
+		name         string
+		time, expire int64
+	}{
+		{"ordinary", 1_700_000_000, 86400},
+		{"zero expire", 1_700_000_000, 0},
+		{"negative expire", 1_700_000_000, -10},
+		{"sum near MaxInt64", math.MaxInt64 - 100, 99},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Sig{SDKAppID: 1, Identifier: "a", Time: tc.time, Expire: tc.expire}
+			s.mac = computeMAC(key, 1, "a", tc.time, tc.expire, nil)
+			at := s.ExpiresAt()
+			for _, now := range []int64{at - 1, at, at + 1} {
+				if at == math.MinInt64 || at == math.MaxInt64 {
+					continue // the true edge lies outside int64; Verify's own tests cover it
+				}
+				err := s.Verify(1, "a", key, time.Unix(now, 0))
+				if valid := now <= at; valid != (err == nil) {
+					t.Errorf("now %d, ExpiresAt %d: Verify says %v", now, at, err)
+				}
+			}
+		})
 	}
 }

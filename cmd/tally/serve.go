@@ -25,6 +25,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "config file (YAML or JSON); without one, a development app is used")
 	listen := fs.String("listen", "", "address to listen on (default "+config.DefaultListen+")")
 	data := fs.String("data", "", "data directory (default "+config.DefaultData+")")
+	admin := fs.String("admin", "", "address of the admin listener serving /debug/pprof (default off)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +59,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
+
+	if *admin != "" {
+		adm, err := startAdmin(*admin, log)
+		if err != nil {
+			return err
+		}
+		defer adm.Close()
+	}
 
 	lim := httpapi.Limits{} // the documented defaults
 	ln, err := httpapi.Listen("tcp", cfg.Listen, lim)

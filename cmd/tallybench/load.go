@@ -37,6 +37,11 @@ type scenario struct {
 	// rates holds the requests per second of each round.
 	rates []float64
 	hist  histogram
+	// cpu is the server's CPU time over all rounds, and calls the calls it
+	// answered in them: what one call costs the server, a figure that the
+	// load on the rest of the machine disturbs far less than the rate.
+	cpu   time.Duration
+	calls int64
 	fails int64
 	err   error
 }
@@ -48,6 +53,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	conns := fs.Int("conns", 64, "concurrent keep-alive connections")
 	groups := fs.Int("groups", 100_000, "groups the spread scenario writes to")
 	tallyBin := fs.String("tally", "", "tally binary (default: build it from this module)")
+	admin := fs.String("admin", "", "start tally with --admin ADDR, to profile it while it runs")
 	only := fs.String("only", "", "run only the scenarios whose names match this regexp (the ceiling always runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,7 +90,11 @@ func load(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := startProc(*tallyBin, []string{"serve", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"},
+	serveArgs := []string{"serve", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"}
+	if *admin != "" {
+		serveArgs = append(serveArgs, "--admin", *admin)
+	}
+	srv, err := startProc(*tallyBin, serveArgs,
 		regexp.MustCompile(`serving http://(\S+)`), filepath.Join(dir, "tally.log"))
 	if err != nil {
 		return err
@@ -153,11 +163,14 @@ func load(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%d connections, %d rounds of %s per scenario, alternating\n", *conns, *rounds, *duration)
 	for r := range *rounds {
 		for _, sc := range scenarios {
-			addr := srv.addr
+			p := srv
 			if sc.noop {
-				addr = ceiling.addr
+				p = ceiling
 			}
-			rate := runFor(addr, target(sc.command), *conns, *duration, sc)
+			cpu0, calls0 := p.cpuTime(), sc.hist.n
+			rate := runFor(p.addr, target(sc.command), *conns, *duration, sc)
+			sc.cpu += p.cpuTime() - cpu0
+			sc.calls += sc.hist.n - calls0
 			sc.rates = append(sc.rates, rate)
 			fmt.Fprintf(stdout, "  round %d  %-36s %8.0f req/s\n", r+1, sc.name, rate)
 		}
@@ -276,11 +289,15 @@ func runEach(addr, target string, conns, n int, body func(b []byte, i int) []byt
 
 func report(w io.Writer, scenarios []*scenario) {
 	ceiling := median(scenarios[0].rates)
-	fmt.Fprintf(w, "\n%-36s %10s %9s %8s %8s %8s %10s %6s\n", "scenario", "req/s", "×ceiling", "p50", "p99", "p99.9", "answers", "not OK")
+	ceilingCPU := scenarios[0].cpuPerCall()
+	fmt.Fprintf(w, "\n%-36s %8s %9s %8s %8s %8s %10s %9s %9s %6s\n",
+		"scenario", "req/s", "×ceiling", "p50", "p99", "p99.9", "CPU/call", "×ceiling", "answers", "not OK")
 	for _, sc := range scenarios {
 		m := median(sc.rates)
-		fmt.Fprintf(w, "%-36s %10.0f %9.2f %8s %8s %8s %10d %6d\n", sc.name, m, m/ceiling,
-			ms(sc.hist.quantile(0.50)), ms(sc.hist.quantile(0.99)), ms(sc.hist.quantile(0.999)), sc.hist.n, sc.fails)
+		cpu := sc.cpuPerCall()
+		fmt.Fprintf(w, "%-36s %8.0f %9.2f %8s %8s %8s %8.1fµs %9.2f %9d %6d\n", sc.name, m, m/ceiling,
+			ms(sc.hist.quantile(0.50)), ms(sc.hist.quantile(0.99)), ms(sc.hist.quantile(0.999)),
+			float64(cpu)/float64(time.Microsecond), float64(cpu)/float64(ceilingCPU), sc.hist.n, sc.fails)
 		if sc.err != nil {
 			fmt.Fprintf(w, "    first failure: %v\n", sc.err)
 		}
@@ -297,7 +314,15 @@ func report(w io.Writer, scenarios []*scenario) {
 	if hot != nil && spread != nil {
 		fmt.Fprintf(w, "hot ÷ spread: %.2f\n", median(hot.rates)/median(spread.rates))
 	}
-	fmt.Fprintln(w, "req/s is the median of the rounds; ratios are of medians; latency is over every call of every round.")
+	fmt.Fprintln(w, "req/s is the median of the rounds; ratios are of medians; latency is over every call of every round;")
+	fmt.Fprintln(w, "CPU/call is the server process's user+system CPU time over all rounds divided by the calls it answered.")
+}
+
+func (sc *scenario) cpuPerCall() time.Duration {
+	if sc.calls == 0 {
+		return 0
+	}
+	return sc.cpu / time.Duration(sc.calls)
 }
 
 func median(xs []float64) float64 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -22,11 +26,14 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // buildTally builds the server from the module this command belongs to,
 // so that "go run ./cmd/tallybench" measures the code next to it.
 func buildTally(dir string) (string, error) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	bin := filepath.Join(dir, "tally")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/tallyserver/tally/cmd/tally")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building tally: %w", err)
+	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/tallyserver/tally/cmd/tally").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build tally: %v\n%s", err, out)
 	}
 	return bin, nil
 }
@@ -79,6 +86,24 @@ func startProc(bin string, args []string, banner *regexp.Regexp, logPath string)
 func (p *proc) stop() error {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	return p.cmd.Wait()
+}
+
+// cpuTime returns the CPU time, user and system, that the process has used.
+func (p *proc) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, may hold spaces; the fields after its
+	// closing parenthesis are plain. utime and stime are fields 14 and 15,
+	// in clock ticks, which are 1/100 s on Linux.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // rss returns the process's resident set size in bytes.
