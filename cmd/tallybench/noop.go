@@ -7,7 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
+
+	"github.com/tallyserver/tally/httpapi"
 )
 
 // noop serves the HTTP ceiling: a net/http handler that does what every
@@ -25,14 +26,9 @@ func noop(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "noop serving http://%s\n", ln.Addr())
-	srv := &http.Server{
-		Handler:           http.HandlerFunc(noopHandler),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	// The server Tally runs, with its timeouts and limits, on a plain
+	// listener: the ceiling is net/http's, without Tally's refusal rewrite.
+	srv := httpapi.NewHTTPServer(http.HandlerFunc(noopHandler), nil, httpapi.Limits{})
 	return srv.Serve(ln)
 }
 
