@@ -414,16 +414,28 @@ func TestInternalError(t *testing.T) {
 	}
 }
 
+// TestHealthz shows that /healthz follows the store: ok while it serves,
+// 503 with the reason once it cannot (here closed; a storage fault answers
+// the same way until the store has reopened).
 func TestHealthz(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	resp, err := h.client.Get(h.srv.URL + "/healthz")
-	if err != nil {
+	get := func() (int, string) {
+		resp, err := h.client.Get(h.srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != http.StatusOK || body != "ok\n" {
+		t.Fatalf("/healthz: %d %q", code, body)
+	}
+	if err := h.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(b) != "ok\n" {
-		t.Fatalf("/healthz: %d %q", resp.StatusCode, b)
+	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "closed") {
+		t.Fatalf("/healthz of a closed store: %d %q; want 503 naming why", code, body)
 	}
 }

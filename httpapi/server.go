@@ -60,8 +60,7 @@ func (s *Server) app(id uint32) *appState { return (*s.apps.Load())[id] }
 // Tencent does, except /healthz.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		s.health(w)
 		return
 	}
 	buf, _ := s.bufs.Get().(*[]byte)
@@ -84,6 +83,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		*buf = body
 		s.bufs.Put(buf)
 	}
+}
+
+// health answers /healthz: 200 "ok", or 503 with the reason when the store
+// says it cannot serve (a store that can tell implements Health).
+func (s *Server) health(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h, ok := s.store.(interface{ Health() error }); ok {
+		if err := h.Health(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "unavailable: "+err.Error()+"\n")
+			return
+		}
+	}
+	io.WriteString(w, "ok\n")
 }
 
 // serve runs the checks in Tencent's order: the URL, authentication, rate

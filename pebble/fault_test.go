@@ -90,6 +90,9 @@ func TestStorageFault(t *testing.T) {
 				in.set(nil)
 				w.phase.Store(cleared)
 				eventually(t, "the store serves writes again", func() bool { return w.ackedAfterClear.Load() >= 20 })
+				if err := s.Health(); err != nil {
+					t.Errorf("the store serves again but its Health says %v", err)
+				}
 				w.stop()
 				for _, err := range w.errs {
 					t.Error(err)

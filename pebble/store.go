@@ -192,6 +192,17 @@ func (s *Store) enter() error {
 	return err
 }
 
+// Health reports whether the store can serve: nil, or why not (closed, or
+// faulted and reopening). A health check can then tell a load balancer to
+// send calls elsewhere until a storage fault clears.
+func (s *Store) Health() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	s.closeMu.RUnlock()
+	return nil
+}
+
 func (s *Store) groupLatch(app uint32, id string) *latch {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
