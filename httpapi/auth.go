@@ -13,8 +13,16 @@ import (
 // query holds the URL parameters of a REST call. Names are matched exactly.
 type query struct {
 	sdkappid, identifier, usersig string
-	seen                          [3]bool
 }
+
+// queryParams are the parameters parseQuery reads, in the order of its
+// values array.
+var queryParams = [...]string{"sdkappid", "identifier", "usersig", "random", "contenttype"}
+
+const (
+	paramRandom      = 3
+	paramContentType = 4
+)
 
 // parseQuery reads the URL parameters, refusing a malformed query, a
 // random that is not a uint32 and a contenttype other than json. It
@@ -22,9 +30,8 @@ type query struct {
 // url.Values.Get takes the first of repeated parameters, but allocates
 // only for a value that is escaped: a query is parsed on every call.
 func parseQuery(raw string) (query, error) {
-	var q query
-	var random, contenttype string
-	var seenRandom, seenContentType bool
+	var vals [len(queryParams)]string
+	var seen [len(queryParams)]bool
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
@@ -43,37 +50,21 @@ func parseQuery(raw string) (query, error) {
 		if err != nil {
 			return query{}, err
 		}
-		switch name {
-		case "sdkappid":
-			q.sdkappid = first(q.sdkappid, value, &q.seen[0])
-		case "identifier":
-			q.identifier = first(q.identifier, value, &q.seen[1])
-		case "usersig":
-			q.usersig = first(q.usersig, value, &q.seen[2])
-		case "random":
-			random = first(random, value, &seenRandom)
-		case "contenttype":
-			contenttype = first(contenttype, value, &seenContentType)
+		for i, p := range queryParams {
+			if name == p && !seen[i] {
+				vals[i], seen[i] = value, true
+			}
 		}
 	}
-	if seenRandom {
+	if random := vals[paramRandom]; seen[paramRandom] {
 		if _, err := strconv.ParseUint(random, 10, 32); err != nil {
 			return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "random %q is not a number from 0 to 4294967295", random)
 		}
 	}
-	if seenContentType && contenttype != "json" {
-		return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "contenttype %q is not supported; use json", contenttype)
+	if ct := vals[paramContentType]; seen[paramContentType] && ct != "json" {
+		return query{}, tally.Errorf(tally.ErrBadHTTPRequest, "contenttype %q is not supported; use json", ct)
 	}
-	return q, nil
-}
-
-// first keeps the first value given for a parameter.
-func first(cur, v string, seen *bool) string {
-	if *seen {
-		return cur
-	}
-	*seen = true
-	return v
+	return query{sdkappid: vals[0], identifier: vals[1], usersig: vals[2]}, nil
 }
 
 // unescapeQuery decodes one query name or value; only one that holds an
