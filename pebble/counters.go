@@ -86,10 +86,10 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 // the second read of its group record.
 func (s *Store) counters(app uint32, id string) ([]tally.Counter, error) {
 	v, err := s.get(groupKey(tagCount, app, id))
-	if err != nil || v != nil {
-		if err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
 		return decodeCounters(v)
 	}
 	rec, err := s.get(groupKey(tagGroup, app, id))
