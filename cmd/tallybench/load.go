@@ -26,8 +26,10 @@ const (
 
 // A scenario is one kind of call, made over and over by every connection.
 type scenario struct {
-	name    string
-	noop    bool   // sent to the no-op ceiling rather than to Tally
+	name string
+	noop bool // sent to the no-op ceiling rather than to Tally
+	// srv is the process the scenario's calls go to.
+	srv     *proc
 	command string // the REST command
 	// moves names the counters the scenario increases, which verify checks
 	// against its OK answers: "hot", "spread" or "multi"; empty for one
@@ -58,6 +60,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	groups := fs.Int("groups", 100_000, "groups the spread scenario writes to")
 	tallyBin := fs.String("tally", "", "tally binary (default: build it from this module)")
 	admin := fs.String("admin", "", "start tally with --admin ADDR, to profile it while it runs")
+	tmpfs := fs.String("tmpfs", "/dev/shm", "also run the hot key on a second tally whose data is in this tmpfs directory, where fsync costs nothing (empty: skip)")
 	only := fs.String("only", "", "run only the scenarios whose names match this regexp (the ceiling always runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,16 +97,33 @@ func load(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	serveArgs := []string{"serve", "--config", cfg, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"}
-	if *admin != "" {
-		serveArgs = append(serveArgs, "--admin", *admin)
+	serve := func(data, logName string, more ...string) (*proc, error) {
+		args := append([]string{"serve", "--config", cfg, "--data", data, "--listen", "127.0.0.1:0"}, more...)
+		return startProc(*tallyBin, args, regexp.MustCompile(`serving http://(\S+)`), filepath.Join(dir, logName))
 	}
-	srv, err := startProc(*tallyBin, serveArgs,
-		regexp.MustCompile(`serving http://(\S+)`), filepath.Join(dir, "tally.log"))
+	var adminArgs []string
+	if *admin != "" {
+		adminArgs = []string{"--admin", *admin}
+	}
+	srv, err := serve(filepath.Join(dir, "data"), "tally.log", adminArgs...)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
+	// The same server with its data on tmpfs, where fsync returns at once,
+	// shows how much of the gap to the ceiling is the disk's.
+	var memSrv *proc
+	if *tmpfs != "" && (filter == nil || filter.MatchString(tmpfsHotName)) {
+		memDir, err := os.MkdirTemp(*tmpfs, "tallybench-data-")
+		if err != nil {
+			return fmt.Errorf("-tmpfs: %w", err)
+		}
+		defer os.RemoveAll(memDir)
+		if memSrv, err = serve(memDir, "tally-tmpfs.log"); err != nil {
+			return err
+		}
+		defer memSrv.stop()
+	}
 	ceiling, err := startProc(self, []string{"noop"}, regexp.MustCompile(`noop serving http://(\S+)`), filepath.Join(dir, "noop.log"))
 	if err != nil {
 		return err
@@ -130,6 +150,11 @@ func load(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("creating groups: %w", err)
 	}
+	if memSrv != nil {
+		if err := runEach(memSrv.addr, target("create_group"), 1, 1, func(b []byte, _ int) []byte { return create("hot") }, nil); err != nil {
+			return fmt.Errorf("creating the hot group on tmpfs: %w", err)
+		}
+	}
 
 	hotBody := []byte(`{"GroupId":"hot","Mode":"Increase","GroupCounter":[{"Key":"likes","Value":1}]}`)
 	var multiBody []byte
@@ -143,9 +168,11 @@ func load(args []string, stdout, stderr io.Writer) error {
 	multiBody = append(multiBody, "]}"...)
 	n := *groups
 	scenarios := []*scenario{
-		{name: "ceiling: no-op handler", noop: true, command: "update_group_counter",
+		{name: "ceiling: no-op handler", noop: true, srv: ceiling, command: "update_group_counter",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
 		{name: "update, one hot key", command: "update_group_counter", moves: "hot",
+			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
+		{name: tmpfsHotName, srv: memSrv, command: "update_group_counter", moves: "hot",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
 		{name: fmt.Sprintf("update, spread over %d groups", n), command: "update_group_counter", moves: "spread",
 			body: func(b []byte, rng *rand.Rand) []byte {
@@ -160,17 +187,19 @@ func load(args []string, stdout, stderr io.Writer) error {
 				return append(b, `{"GroupId":"hot","GroupCounterKeys":["likes"]}`...)
 			}},
 	}
-	if filter != nil {
-		scenarios = slices.DeleteFunc(scenarios, func(sc *scenario) bool { return !sc.noop && !filter.MatchString(sc.name) })
+	for _, sc := range scenarios {
+		if sc.srv == nil && sc.name != tmpfsHotName {
+			sc.srv = srv
+		}
 	}
+	scenarios = slices.DeleteFunc(scenarios, func(sc *scenario) bool {
+		return sc.srv == nil || !sc.noop && filter != nil && !filter.MatchString(sc.name)
+	})
 
 	fmt.Fprintf(stdout, "%d connections, %d rounds of %s per scenario, alternating\n", *conns, *rounds, *duration)
 	for r := range *rounds {
 		for _, sc := range scenarios {
-			p := srv
-			if sc.noop {
-				p = ceiling
-			}
+			p := sc.srv
 			cpu0, calls0 := p.cpuTime(), sc.hist.n
 			rate := runFor(p.addr, target(sc.command), *conns, *duration, sc)
 			sc.cpu += p.cpuTime() - cpu0
@@ -181,8 +210,22 @@ func load(args []string, stdout, stderr io.Writer) error {
 	}
 
 	report(stdout, scenarios)
-	return verify(stdout, srv.addr, target("get_group_counter"), *conns, n, scenarios)
+	for _, p := range []struct {
+		srv   *proc
+		where string
+	}{{srv, ""}, {memSrv, "tmpfs: "}} {
+		if p.srv == nil {
+			continue
+		}
+		on := slices.DeleteFunc(slices.Clone(scenarios), func(sc *scenario) bool { return sc.srv != p.srv })
+		if err := verify(stdout, p.where, p.srv.addr, target("get_group_counter"), *conns, n, on); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+const tmpfsHotName = "update, one hot key, data on tmpfs"
 
 // runFor drives the server from conns connections for d and returns the
 // rate of answers. Each connection waits for its last answer before it
@@ -340,12 +383,13 @@ func median(xs []float64) float64 {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
-// verify reads the counters back: each must equal the OK answers of the
+// verify reads the counters back from the server at addr, which where
+// names in the report: each must equal the OK answers of the
 // calls that moved it, and the 20 keys of one group, moved together by
 // every call, must all be equal.
-func verify(w io.Writer, addr, target string, conns, groups int, scenarios []*scenario) error {
+func verify(w io.Writer, where, addr, target string, conns, groups int, scenarios []*scenario) error {
 	want := map[string]int64{}
-	for _, sc := range scenarios[1:] {
+	for _, sc := range scenarios {
 		if sc.fails > 0 {
 			return fmt.Errorf("%s: %d calls were not answered OK (first: %v)", sc.name, sc.fails, sc.err)
 		}
@@ -359,7 +403,7 @@ func verify(w io.Writer, addr, target string, conns, groups int, scenarios []*sc
 		if got != want {
 			mark, failed = "MISMATCH", true
 		}
-		fmt.Fprintf(w, "check %-40s counter %d, OK answers %d: %s\n", what, got, want, mark)
+		fmt.Fprintf(w, "check %-40s counter %d, OK answers %d: %s\n", where+what, got, want, mark)
 	}
 	values := func(group string) ([]int64, error) {
 		var vs []int64
