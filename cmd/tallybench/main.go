@@ -3,6 +3,7 @@
 //
 //	tallybench load     [flags]  throughput and latency against the HTTP ceiling
 //	tallybench memory   [flags]  RSS per stored counter and restart time
+//	tallybench fsync    [flags]  what a stream of fsyncs costs the whole machine
 //	tallybench noop     [flags]  serve the no-op handler that sets the ceiling
 //
 // Every figure it prints is a ratio measured side by side in one run, or
@@ -24,6 +25,8 @@ Usage:
   tallybench load [flags]     throughput, latency and correctness under load,
                               as ratios of a no-op net/http handler
   tallybench memory [flags]   RSS per stored counter and restart time
+  tallybench fsync [flags]    the machine capacity that fsyncs take, which
+                              bounds durable writes on virtual disks
   tallybench noop [flags]     serve the no-op handler (load starts it itself)
 
 Run "tallybench COMMAND --help" for the flags of a command.
@@ -44,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = load(args[1:], stdout, stderr)
 	case "memory":
 		err = memory(args[1:], stdout, stderr)
+	case "fsync":
+		err = fsyncCost(args[1:], stdout, stderr)
 	case "noop":
 		err = noop(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
