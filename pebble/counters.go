@@ -37,10 +37,14 @@ func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []stri
 	defer s.closeMu.RUnlock()
 
 	var cur []tally.Counter
+	l := s.groupLatch(app, id)
 	err := s.under(func() (_ *pebble.Batch, err error) {
-		cur, err = s.counters(app, id)
+		var ok bool
+		if cur, ok = l.cached(groupKey(tagCount, app, id)); !ok {
+			cur, err = s.counters(app, id)
+		}
 		return nil, err
-	}, s.groupLatch(app, id))
+	}, l)
 	if err != nil {
 		return nil, err
 	}
@@ -56,24 +60,29 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 	}
 	defer s.closeMu.RUnlock()
 
+	l := s.groupLatch(app, id)
 	return s.under(func() (*pebble.Batch, error) {
-		cur, err := s.counters(app, id)
-		if err != nil {
-			return nil, err
+		key := groupKey(tagCount, app, id)
+		cur, ok := l.cached(key)
+		if !ok {
+			var err error
+			if cur, err = s.counters(app, id); err != nil {
+				return nil, err
+			}
 		}
 		next, err := change(cur)
 		if err != nil || slices.Equal(cur, next) {
 			return nil, err
 		}
-		key := groupKey(tagCount, app, id)
 		b := s.db.NewBatch()
 		if len(next) == 0 {
 			b.Delete(key, nil)
 		} else {
 			b.Set(key, encodeCounters(next), nil)
+			l.remember(key, next)
 		}
 		return b, nil
-	}, s.groupLatch(app, id))
+	}, l)
 }
 
 // counters returns the counters of a group that may hold them, failing for

@@ -70,9 +70,11 @@ func (s *Store) reopenAfter(fs *faultFS) {
 	s.db, s.fs = nil, nil
 	s.faults.Add(1)
 	// The latches remember the old incarnation's writes, which have all
-	// ended since the calls that made them have left.
+	// ended since the calls that made them have left, and counters that
+	// may never have become durable.
 	for i := range s.groups {
 		s.groups[i].last = nil
+		s.groups[i].hot = hotCounters{}
 	}
 	for i := range s.apps {
 		s.apps[i].last = nil

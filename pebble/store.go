@@ -36,6 +36,7 @@
 package pebble
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -219,6 +220,36 @@ func (s *Store) appLatch(app uint32) *latch {
 type latch struct {
 	mu   sync.Mutex
 	last *commit
+	// writes counts the batches applied under the latch. It dates hot.
+	writes uint64
+	// hot holds the counters that the latch's newest write gave a group, so
+	// that the next call on a busy group need not read them back from
+	// Pebble. It is valid only while writes equals hot.writes: any other
+	// write under the latch, such as the group's destruction, makes it
+	// stale.
+	hot hotCounters
+}
+
+// hotCounters are the counters of one group as of a write under its latch.
+type hotCounters struct {
+	key      []byte
+	counters []tally.Counter
+	writes   uint64
+}
+
+// cached returns the counters at key as the latch's newest write left
+// them, if that write was to key. The caller holds l.mu.
+func (l *latch) cached(key []byte) ([]tally.Counter, bool) {
+	if l.hot.writes != l.writes || l.hot.key == nil || !bytes.Equal(l.hot.key, key) {
+		return nil, false
+	}
+	return l.hot.counters, true
+}
+
+// remember records the counters at key that the batch about to be applied
+// under l writes. The caller holds l.mu.
+func (l *latch) remember(key []byte, counters []tally.Counter) {
+	l.hot = hotCounters{key: key, counters: counters, writes: l.writes + 1}
 }
 
 // pending returns what a reader holding l must wait for before it answers.
@@ -290,6 +321,9 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 	b, err := fn()
 	var c *commit
 	if err == nil && b != nil {
+		for _, l := range latches {
+			l.writes++
+		}
 		if err = s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 			b.Close()
 			s.fs.fault(err)

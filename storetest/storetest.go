@@ -161,6 +161,13 @@ func testDestroy(t *testing.T, b Backend) {
 	wantCode(t, "counters of destroyed group", err, tally.ErrGroupNotFound)
 	mustCreate(t, s, tally.GroupPublic, "g")
 	equal(t, "counters of re-created group", mustCounters(t, s, "g"), nil)
+	// A backend that keeps a busy group's counters in memory must not
+	// carry them over to a new group of the same id.
+	got, err := s.UpdateCounters(ctx, app, "g", tally.ModeIncrease, counters("a", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "increase in re-created group", got, counters("a", 1))
 }
 
 func testAppsAreSeparate(t *testing.T, b Backend) {
