@@ -353,7 +353,9 @@ func report(w io.Writer, scenarios []*scenario) {
 	for _, sc := range scenarios {
 		switch sc.moves {
 		case "hot":
-			hot = sc
+			if hot == nil { // The one on disk, like spread; not the tmpfs run.
+				hot = sc
+			}
 		case "spread":
 			spread = sc
 		}
