@@ -97,15 +97,11 @@ func load(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	serve := func(data, logName string, more ...string) (*proc, error) {
-		args := append([]string{"serve", "--config", cfg, "--data", data, "--listen", "127.0.0.1:0"}, more...)
-		return startProc(*tallyBin, args, regexp.MustCompile(`serving http://(\S+)`), filepath.Join(dir, logName))
-	}
 	var adminArgs []string
 	if *admin != "" {
 		adminArgs = []string{"--admin", *admin}
 	}
-	srv, err := serve(filepath.Join(dir, "data"), "tally.log", adminArgs...)
+	srv, err := startTally(*tallyBin, cfg, filepath.Join(dir, "data"), nil, adminArgs...)
 	if err != nil {
 		return err
 	}
@@ -119,12 +115,12 @@ func load(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-tmpfs: %w", err)
 		}
 		defer os.RemoveAll(memDir)
-		if memSrv, err = serve(memDir, "tally-tmpfs.log"); err != nil {
+		if memSrv, err = startTally(*tallyBin, cfg, memDir, nil); err != nil {
 			return err
 		}
 		defer memSrv.stop()
 	}
-	ceiling, err := startProc(self, []string{"noop"}, regexp.MustCompile(`noop serving http://(\S+)`), filepath.Join(dir, "noop.log"))
+	ceiling, err := startProc(self, []string{"noop"}, regexp.MustCompile(`noop serving http://(\S+)`), nil)
 	if err != nil {
 		return err
 	}

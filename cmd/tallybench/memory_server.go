@@ -1,23 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tallyserver/tally"
@@ -27,7 +19,7 @@ import (
 // memStart is one start of the server on the filled store.
 type memStart struct {
 	banner, answer time.Duration // from exec
-	proc           memProc       // right after the first answer
+	proc           procUsage     // right after the first answer
 	stop           time.Duration // from SIGTERM to exit
 }
 
@@ -36,7 +28,7 @@ type memState struct {
 	name  string
 	calls int
 	took  time.Duration
-	proc  memProc
+	proc  procUsage
 }
 
 // memRun starts the server, times its first answer and stops it; with
@@ -44,19 +36,23 @@ type memState struct {
 // the process after each.
 func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStart, []memState, error) {
 	var st memStart
-	srv, err := memStartServer(o, config, stderr)
+	var serverLog io.Writer
+	if o.verbose {
+		serverLog = stderr
+	}
+	srv, err := startTally(o.bin, config, o.data, serverLog)
 	if err != nil {
 		return st, nil, err
 	}
 	defer srv.kill()
 	st.banner = srv.banner
-	api := newMemAPI(srv.base, o.conns)
+	api := newMemAPI("http://"+srv.addr, o.conns)
 	defer api.hc.CloseIdleConnections()
 
-	if st.answer, err = srv.firstAnswer(api, o); err != nil {
+	if st.answer, err = memFirstAnswer(srv, api, o); err != nil {
 		return st, nil, err
 	}
-	if st.proc, err = memReadProc(srv.cmd.Process.Pid); err != nil {
+	if st.proc, err = srv.usage(); err != nil {
 		return st, nil, err
 	}
 	states := []memState{{name: "first answer", proc: st.proc}}
@@ -80,7 +76,7 @@ func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStar
 				return st, nil, fmt.Errorf("%s: %w", ph.name, err)
 			}
 			s := memState{name: ph.name, calls: ph.n, took: time.Since(start)}
-			if s.proc, err = memReadProc(srv.cmd.Process.Pid); err != nil {
+			if s.proc, err = srv.usage(); err != nil {
 				return st, nil, err
 			}
 			states = append(states, s)
@@ -119,67 +115,9 @@ func memParallel(n, workers int, job func(i int) error) error {
 	return firstErr
 }
 
-// memServer is a tally serve process that has printed its banner.
-type memServer struct {
-	cmd    *exec.Cmd
-	base   string        // http://host:port
-	start  time.Time     // just before exec
-	banner time.Duration // from exec to the banner
-	exited chan struct{} // closed once the process has exited
-	log    *memTail      // the end of its stderr
-}
-
-var memBannerRE = regexp.MustCompile(`^tally \S+ serving (http://\S+) \(data in .*, \d+ app\(s\)\)$`)
-
-func memStartServer(o *memOptions, config string, stderr io.Writer) (*memServer, error) {
-	s := &memServer{exited: make(chan struct{}), log: new(memTail)}
-	s.cmd = exec.Command(o.bin, "serve", "--config", config, "--data", o.data, "--listen", "127.0.0.1:0")
-	s.cmd.Stderr = s.log
-	if o.verbose {
-		s.cmd.Stderr = io.MultiWriter(s.log, stderr)
-	}
-	out, err := s.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	type banner struct {
-		base string
-		at   time.Duration
-	}
-	found := make(chan banner, 1)
-	s.start = time.Now()
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	// The banner is timed as it is read, so that this goroutine's wait to be
-	// scheduled is all the error there is.
-	go func() {
-		sc := bufio.NewScanner(out)
-		seen := false
-		for sc.Scan() {
-			if m := memBannerRE.FindStringSubmatch(sc.Text()); m != nil && !seen {
-				seen = true
-				found <- banner{m[1], time.Since(s.start)}
-			}
-		}
-		s.cmd.Wait() // The outcome is read from ProcessState.
-		close(s.exited)
-	}()
-	select {
-	case b := <-found:
-		s.base, s.banner = b.base, b.at
-		return s, nil
-	case <-s.exited:
-		return nil, s.failure("exited before serving")
-	case <-time.After(2 * time.Minute):
-		s.kill()
-		return nil, s.failure("printed no banner within 2 minutes")
-	}
-}
-
-// firstAnswer calls get_group_counter until it answers OK and returns the
-// time from exec to that answer.
-func (s *memServer) firstAnswer(api *memAPI, o *memOptions) (time.Duration, error) {
+// memFirstAnswer calls get_group_counter until it answers OK and returns
+// the time from exec to that answer.
+func memFirstAnswer(s *proc, api *memAPI, o *memOptions) (time.Duration, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		err := api.get(o, rand.IntN(o.groups()))
@@ -196,63 +134,6 @@ func (s *memServer) firstAnswer(api *memAPI, o *memOptions) (time.Duration, erro
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-// stop sends SIGTERM and checks that the server exits 0, returning how long
-// it took.
-func (s *memServer) stop() (time.Duration, error) {
-	start := time.Now()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return 0, err
-	}
-	select {
-	case <-s.exited:
-	case <-time.After(time.Minute):
-		s.kill()
-		return 0, s.failure("did not exit within a minute of SIGTERM")
-	}
-	took := time.Since(start)
-	if code := s.cmd.ProcessState.ExitCode(); code != 0 {
-		return took, s.failure(fmt.Sprintf("exited with code %d after SIGTERM", code))
-	}
-	return took, nil
-}
-
-// kill ends the process if it is still running and waits for it, so that
-// the data directory is free for the next start.
-func (s *memServer) kill() {
-	select {
-	case <-s.exited:
-	default:
-		s.cmd.Process.Kill() // It may have exited meanwhile, which is as good.
-		<-s.exited
-	}
-}
-
-func (s *memServer) failure(what string) error {
-	return fmt.Errorf("tally %s; its stderr ends:\n%s", what, s.log)
-}
-
-// memTail keeps the last 16 KiB written to it.
-type memTail struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (t *memTail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if n := len(t.b) - 16<<10; n > 0 {
-		t.b = append(t.b[:0], t.b[n:]...)
-	}
-	return len(p), nil
-}
-
-func (t *memTail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
 }
 
 // memAPI calls the server as the app's admin over keep-alive connections.
@@ -329,47 +210,4 @@ func (a *memAPI) increase(o *memOptions, g int) error {
 		memGroupID(g), memKeys[rand.IntN(o.keysIn(g))])
 	_, err := a.call("update_group_counter", body)
 	return err
-}
-
-// memProc is the kernel's account of a process's memory and reads.
-type memProc struct {
-	rss, anon, hwm int64 // VmRSS, RssAnon and VmHWM (peak RSS), in bytes
-	rchar          int64 // bytes it has read with read(2) and the like
-}
-
-func memReadProc(pid int) (memProc, error) {
-	var p memProc
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return p, err
-	}
-	for _, f := range []struct {
-		name string
-		v    *int64
-	}{{"VmRSS:", &p.rss}, {"RssAnon:", &p.anon}, {"VmHWM:", &p.hwm}} {
-		kb, err := memProcField(status, f.name)
-		if err != nil {
-			return p, err
-		}
-		*f.v = kb << 10
-	}
-	io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
-	if err != nil {
-		return p, err
-	}
-	p.rchar, err = memProcField(io, "rchar:")
-	return p, err
-}
-
-// memProcField returns the number that follows name at the start of a line
-// of a /proc file.
-func memProcField(text []byte, name string) (int64, error) {
-	for line := range strings.Lines(string(text)) {
-		if rest, ok := strings.CutPrefix(line, name); ok {
-			if f := strings.Fields(rest); len(f) > 0 {
-				return strconv.ParseInt(f[0], 10, 64)
-			}
-		}
-	}
-	return 0, errors.New("no " + name + " in a /proc file")
 }
