@@ -291,43 +291,31 @@ func isOK(ans []byte) bool { return bytes.HasPrefix(ans, okPrefix) }
 // runEach makes calls 0..n-1 once each from conns connections, and hands
 // every answer to check, if given. Every answer must be OK.
 func runEach(addr, target string, conns, n int, body func(b []byte, i int) []byte, check func(i int, ans []byte) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, conns)
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := dial(addr)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			var b []byte
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				b = body(b[:0], i)
-				ans, err := c.post(target, b)
-				if err == nil && !isOK(ans) {
-					err = fmt.Errorf("call %d: %s", i, ans)
-				}
-				if err == nil && check != nil {
-					err = check(i, ans)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
+	type worker struct {
+		c *client
+		b []byte // the body being built
 	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	ws := make([]worker, conns)
+	for w := range ws {
+		c, err := dial(addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ws[w].c = c
+	}
+	return parallel(n, conns, func(w, i int) error {
+		wk := &ws[w]
+		wk.b = body(wk.b[:0], i)
+		ans, err := wk.c.post(target, wk.b)
+		if err == nil && !isOK(ans) {
+			err = fmt.Errorf("call %d: %s", i, ans)
+		}
+		if err == nil && check != nil {
+			err = check(i, ans)
+		}
+		return err
+	})
 }
 
 func report(w io.Writer, scenarios []*scenario) {

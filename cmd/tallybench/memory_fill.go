@@ -78,7 +78,7 @@ func memFillStore(dir string, o *memOptions, progress io.Writer) (err error) {
 	ctx := context.Background()
 	stop := make(chan struct{})
 	go memFillProgress(o, &done, progress, stop)
-	err = memParallel(o.groups(), o.writers, func(g int) error {
+	err = parallel(o.groups(), o.writers, func(_, g int) error {
 		id := memGroupID(g)
 		grp := tally.Group{ID: id, Type: tally.GroupPublic, Name: id}
 		if err := st.CreateGroup(ctx, memAppID, &grp); err != nil {

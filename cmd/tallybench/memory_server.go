@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tallyserver/tally"
@@ -71,7 +69,7 @@ func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStar
 			}
 			fmt.Fprintf(stderr, "%s from %d connections...\n", ph.name, o.conns)
 			start := time.Now()
-			err := memParallel(ph.n, o.conns, func(int) error { return ph.call(rand.IntN(o.groups())) })
+			err := parallel(ph.n, o.conns, func(_, _ int) error { return ph.call(rand.IntN(o.groups())) })
 			if err != nil {
 				return st, nil, fmt.Errorf("%s: %w", ph.name, err)
 			}
@@ -85,34 +83,6 @@ func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStar
 	api.hc.CloseIdleConnections()
 	st.stop, err = srv.stop()
 	return st, states, err
-}
-
-// memParallel runs job(i) for every i in [0, n) from workers goroutines and
-// returns the first error, after which no job starts.
-func memParallel(n, workers int, job func(i int) error) error {
-	var (
-		next     atomic.Int64
-		failed   atomic.Bool
-		once     sync.Once
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range workers {
-		wg.Go(func() {
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := job(i); err != nil {
-					once.Do(func() { firstErr = err })
-					failed.Store(true)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return firstErr
 }
 
 // memFirstAnswer calls get_group_counter until it answers OK and returns
