@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"time"
@@ -85,6 +86,69 @@ func (c *client) readResponse() ([]byte, error) {
 	c.body = c.body[:n]
 	_, err = io.ReadFull(c.r, c.body)
 	return c.body, err
+}
+
+// apiTarget is the path and query of a REST command called as admin of
+// app with the UserSig sig. The sig needs no escaping: it is base64 with
+// '*', '-' and '_' for '+', '/' and '=', made to stand in a URL.
+func apiTarget(app int, admin, sig, command string) string {
+	return fmt.Sprintf("/v4/group_open_http_svc/%s?sdkappid=%d&identifier=%s&usersig=%s&random=%d&contenttype=json",
+		command, app, admin, sig, rand.Uint32())
+}
+
+// isOK tells an OK answer by its first bytes, which Tally always writes in
+// this order, so that no call need decode its answer to count it.
+var okPrefix = []byte(`{"ActionStatus":"OK","ErrorCode":0,`)
+
+func isOK(ans []byte) bool { return bytes.HasPrefix(ans, okPrefix) }
+
+// runEach makes calls 0..n-1 once each from conns connections, and hands
+// every answer to check, if given. Every answer must be OK.
+func runEach(addr, target string, conns, n int, body func(b []byte, i int) []byte, check func(i int, ans []byte) error) error {
+	type worker struct {
+		c *client
+		b []byte // the body being built
+	}
+	ws := make([]worker, conns)
+	for w := range ws {
+		c, err := dial(addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		ws[w].c = c
+	}
+	return parallel(n, conns, func(w, i int) error {
+		wk := &ws[w]
+		// A server that stops answering fails the call rather than hanging
+		// the run. runFor, where speed matters, sets no deadline.
+		wk.c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+		wk.b = body(wk.b[:0], i)
+		ans, err := wk.c.post(target, wk.b)
+		if err == nil && !isOK(ans) {
+			err = fmt.Errorf("call %d: %s", i, ans)
+		}
+		if err == nil && check != nil {
+			err = check(i, ans)
+		}
+		return err
+	})
+}
+
+// counterValues pulls the values out of a GroupCounter answer in order.
+func counterValues(ans []byte) []int64 {
+	var vs []int64
+	const tag = `"Value":`
+	for {
+		i := bytes.Index(ans, []byte(tag))
+		if i < 0 {
+			return vs
+		}
+		ans = ans[i+len(tag):]
+		j := bytes.IndexAny(ans, ",}")
+		v, _ := strconv.ParseInt(string(ans[:j]), 10, 64)
+		vs = append(vs, v)
+	}
 }
 
 // histogram counts latencies in 10 µs buckets up to 100 ms, which is fine

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -127,10 +126,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	defer ceiling.stop()
 
 	sig := usersig.Sign(benchApp, benchKey, benchAdmin, 86400, time.Now())
-	target := func(command string) string {
-		return fmt.Sprintf("/v4/group_open_http_svc/%s?sdkappid=%d&identifier=%s&usersig=%s&random=%d&contenttype=json",
-			command, benchApp, benchAdmin, sig, rand.Uint32())
-	}
+	target := func(command string) string { return apiTarget(benchApp, benchAdmin, sig, command) }
 
 	fmt.Fprintf(stdout, "creating %d groups...\n", *groups+2)
 	create := func(id string) []byte { return fmt.Appendf(nil, `{"Type":"Public","Name":"bench","GroupId":%q}`, id) }
@@ -284,40 +280,6 @@ func runFor(addr, target string, conns int, d time.Duration, sc *scenario) float
 	return float64(answers.Load()) / time.Since(start).Seconds()
 }
 
-var okPrefix = []byte(`{"ActionStatus":"OK","ErrorCode":0,`)
-
-func isOK(ans []byte) bool { return bytes.HasPrefix(ans, okPrefix) }
-
-// runEach makes calls 0..n-1 once each from conns connections, and hands
-// every answer to check, if given. Every answer must be OK.
-func runEach(addr, target string, conns, n int, body func(b []byte, i int) []byte, check func(i int, ans []byte) error) error {
-	type worker struct {
-		c *client
-		b []byte // the body being built
-	}
-	ws := make([]worker, conns)
-	for w := range ws {
-		c, err := dial(addr)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		ws[w].c = c
-	}
-	return parallel(n, conns, func(w, i int) error {
-		wk := &ws[w]
-		wk.b = body(wk.b[:0], i)
-		ans, err := wk.c.post(target, wk.b)
-		if err == nil && !isOK(ans) {
-			err = fmt.Errorf("call %d: %s", i, ans)
-		}
-		if err == nil && check != nil {
-			err = check(i, ans)
-		}
-		return err
-	})
-}
-
 func report(w io.Writer, scenarios []*scenario) {
 	ceiling := median(scenarios[0].rates)
 	ceilingCPU := scenarios[0].cpuPerCall()
@@ -440,22 +402,6 @@ func verify(w io.Writer, where, addr, target string, conns, groups int, scenario
 		return errors.New("a counter does not match the OK answers")
 	}
 	return nil
-}
-
-// counterValues pulls the values out of a GroupCounter answer in order.
-func counterValues(ans []byte) []int64 {
-	var vs []int64
-	const tag = `"Value":`
-	for {
-		i := bytes.Index(ans, []byte(tag))
-		if i < 0 {
-			return vs
-		}
-		ans = ans[i+len(tag):]
-		j := bytes.IndexAny(ans, ",}")
-		v, _ := strconv.ParseInt(string(ans[:j]), 10, 64)
-		vs = append(vs, v)
-	}
 }
 
 func sum(vs []int64) int64 {

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/url"
 	"time"
 
-	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/usersig"
 )
 
@@ -44,10 +39,11 @@ func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStar
 	}
 	defer srv.kill()
 	st.banner = srv.banner
-	api := newMemAPI("http://"+srv.addr, o.conns)
-	defer api.hc.CloseIdleConnections()
+	sig := usersig.Sign(memAppID, memSecret, memAdmin, 86400, time.Now())
+	get, increase := memGet(o), memIncrease(o)
 
-	if st.answer, err = memFirstAnswer(srv, api, o); err != nil {
+	st.answer, err = memFirstAnswer(srv, func() error { return get.run(o, srv.addr, sig, 1, 1) })
+	if err != nil {
 		return st, nil, err
 	}
 	if st.proc, err = srv.usage(); err != nil {
@@ -58,10 +54,10 @@ func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStar
 		phases := []struct {
 			name string
 			n    int
-			call func(g int) error
+			call memCall
 		}{
-			{fmt.Sprintf("%s reads", memCount(o.reads)), o.reads, func(g int) error { return api.get(o, g) }},
-			{fmt.Sprintf("%s writes", memCount(o.writes)), o.writes, func(g int) error { return api.increase(o, g) }},
+			{fmt.Sprintf("%s reads", memCount(o.reads)), o.reads, get},
+			{fmt.Sprintf("%s writes", memCount(o.writes)), o.writes, increase},
 		}
 		for _, ph := range phases {
 			if ph.n == 0 {
@@ -69,8 +65,7 @@ func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStar
 			}
 			fmt.Fprintf(stderr, "%s from %d connections...\n", ph.name, o.conns)
 			start := time.Now()
-			err := parallel(ph.n, o.conns, func(_, _ int) error { return ph.call(rand.IntN(o.groups())) })
-			if err != nil {
+			if err := ph.call.run(o, srv.addr, sig, ph.n, o.conns); err != nil {
 				return st, nil, fmt.Errorf("%s: %w", ph.name, err)
 			}
 			s := memState{name: ph.name, calls: ph.n, took: time.Since(start)}
@@ -80,17 +75,16 @@ func memRun(o *memOptions, config string, loads bool, stderr io.Writer) (memStar
 			states = append(states, s)
 		}
 	}
-	api.hc.CloseIdleConnections()
 	st.stop, err = srv.stop()
 	return st, states, err
 }
 
-// memFirstAnswer calls get_group_counter until it answers OK and returns
-// the time from exec to that answer.
-func memFirstAnswer(s *proc, api *memAPI, o *memOptions) (time.Duration, error) {
+// memFirstAnswer calls get until it succeeds and returns the time from
+// exec to that answer.
+func memFirstAnswer(s *proc, get func() error) (time.Duration, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		err := api.get(o, rand.IntN(o.groups()))
+		err := get()
 		if err == nil {
 			return time.Since(s.start), nil
 		}
@@ -106,78 +100,54 @@ func memFirstAnswer(s *proc, api *memAPI, o *memOptions) (time.Duration, error) 
 	}
 }
 
-// memAPI calls the server as the app's admin over keep-alive connections.
-type memAPI struct {
-	hc   *http.Client
-	base string
-	sig  string
+// memCall is one kind of call of the loads, each of which is on a random
+// group g.
+type memCall struct {
+	command string
+	body    func(b []byte, g int) []byte  // appends the request's body
+	check   func(g int, ans []byte) error // checks an OK answer; may be nil
 }
 
-func newMemAPI(base string, conns int) *memAPI {
-	return &memAPI{
-		hc: &http.Client{
-			Timeout: 30 * time.Second,
-			Transport: &http.Transport{
-				MaxConnsPerHost:     conns,
-				MaxIdleConnsPerHost: conns,
-				DisableCompression:  true,
-			},
+// memGet reads every counter of a group and checks that it has them all.
+func memGet(o *memOptions) memCall {
+	return memCall{
+		command: "get_group_counter",
+		body:    func(b []byte, g int) []byte { return fmt.Appendf(b, `{"GroupId":%q}`, memGroupID(g)) },
+		check: func(g int, ans []byte) error {
+			if n := len(counterValues(ans)); n != o.keysIn(g) {
+				return fmt.Errorf("group %s has %d counters, not %d", memGroupID(g), n, o.keysIn(g))
+			}
+			return nil
 		},
-		base: base,
-		sig:  usersig.Sign(memAppID, memSecret, memAdmin, 86400, time.Now()),
 	}
 }
 
-// memAnswer is the part of an answer the benchmark reads.
-type memAnswer struct {
-	ErrorCode    int
-	ErrorInfo    string
-	GroupCounter []tally.Counter
+// memIncrease adds 1 to one of a group's counters.
+func memIncrease(o *memOptions) memCall {
+	return memCall{
+		command: "update_group_counter",
+		body: func(b []byte, g int) []byte {
+			return fmt.Appendf(b, `{"GroupId":%q,"Mode":"Increase","GroupCounter":[{"Key":%q,"Value":1}]}`,
+				memGroupID(g), memKeys[rand.IntN(o.keysIn(g))])
+		},
+	}
 }
 
-// call posts body to command and returns the answer, or an error unless it
-// is OK.
-func (a *memAPI) call(command string, body []byte) (memAnswer, error) {
-	var ans memAnswer
-	u := fmt.Sprintf("%s/v4/group_open_http_svc/%s?sdkappid=%d&identifier=%s&usersig=%s&random=%d&contenttype=json",
-		a.base, command, memAppID, memAdmin, url.QueryEscape(a.sig), rand.Uint32())
-	resp, err := a.hc.Post(u, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return ans, err
+// run makes the call n times, as the app's admin, from conns connections
+// to the server at addr.
+func (c memCall) run(o *memOptions, addr, sig string, n, conns int) error {
+	// The groups are drawn ahead, so that the body and the check of a call
+	// agree on its group.
+	gs := make([]int, n)
+	for i := range gs {
+		gs[i] = rand.IntN(o.groups())
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return ans, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return ans, fmt.Errorf("%s: HTTP %s", command, resp.Status)
-	}
-	if err := json.Unmarshal(data, &ans); err != nil {
-		return ans, fmt.Errorf("%s: %w in %q", command, err, data)
-	}
-	if ans.ErrorCode != 0 {
-		return ans, fmt.Errorf("%s %s: error %d: %s", command, body, ans.ErrorCode, ans.ErrorInfo)
-	}
-	return ans, nil
-}
-
-// get reads every counter of group g and checks that it has them all.
-func (a *memAPI) get(o *memOptions, g int) error {
-	ans, err := a.call("get_group_counter", fmt.Appendf(nil, `{"GroupId":%q}`, memGroupID(g)))
-	if err != nil {
-		return err
-	}
-	if len(ans.GroupCounter) != o.keysIn(g) {
-		return fmt.Errorf("group %s has %d counters, not %d", memGroupID(g), len(ans.GroupCounter), o.keysIn(g))
-	}
-	return nil
-}
-
-// increase adds 1 to one of group g's counters.
-func (a *memAPI) increase(o *memOptions, g int) error {
-	body := fmt.Appendf(nil, `{"GroupId":%q,"Mode":"Increase","GroupCounter":[{"Key":%q,"Value":1}]}`,
-		memGroupID(g), memKeys[rand.IntN(o.keysIn(g))])
-	_, err := a.call("update_group_counter", body)
-	return err
+	return runEach(addr, apiTarget(memAppID, memAdmin, sig, c.command), min(conns, n), n,
+		func(b []byte, i int) []byte { return c.body(b, gs[i]) },
+		func(i int, ans []byte) error {
+			if c.check == nil {
+				return nil
+			}
+			return c.check(gs[i], ans)
+		})
 }
