@@ -9,7 +9,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,8 +60,7 @@ var memKeys = func() []string {
 }()
 
 func memory(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("tallybench memory", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("memory", stderr)
 	var o memOptions
 	fs.IntVar(&o.counters, "counters", 10_000_000, "counters to store")
 	fs.IntVar(&o.keys, "keys", 20, "counters per group, 1 to 20")
