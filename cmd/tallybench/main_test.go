@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for tallybench when load starts
+// "tallybench noop" by running its own executable.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "noop" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// The benchmarks are run by hand, so nothing else would notice when a change
+// breaks one; each runs here at a size that takes seconds, and must finish
+// with its checks passed and its report whole.
+func TestCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs tally")
+	}
+	bin := filepath.Join(t.TempDir(), "tally")
+	if _, err := buildTally(filepath.Dir(bin)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string // in the output
+	}{
+		{"load", []string{"load", "-tally", bin, "-duration", "200ms", "-rounds", "1", "-groups", "20", "-conns", "4", "-tmpfs", t.TempDir()},
+			[]string{"ceiling: no-op handler", "hot ÷ spread", "check hot key", "check 20 keys, each", "check spread: sum over 20 groups", "check tmpfs: hot key"}},
+		{"memory", []string{"memory", "-tally", bin, "-counters", "2000", "-reads", "200", "-writes", "100", "-restarts", "1", "-conns", "4"},
+			[]string{"RSS"}},
+		{"fsync", []string{"fsync", "-dir", t.TempDir(), "-duration", "100ms", "-rounds", "1"},
+			[]string{"fsync back to back", "machine CPU/fsync"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tt.args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+			}
+			out := stdout.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "MISMATCH") || strings.Contains(out, "TORN") {
+				t.Errorf("a check failed:\n%s", out)
+			}
+		})
+	}
+}
