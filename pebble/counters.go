@@ -39,11 +39,14 @@ func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []stri
 	var cur []tally.Counter
 	l := s.groupLatch(app, id)
 	err := s.under(func() (_ *pebble.Batch, err error) {
-		var ok bool
-		if cur, ok = l.cached(groupKey(tagCount, app, id)); !ok {
+		hot, ok := l.cached(groupKey(tagCount, app, id))
+		if !ok {
 			cur, err = s.counters(app, id)
+			return nil, err
 		}
-		return nil, err
+		// The caller owns what it gets, and the latch keeps hot.
+		cur = slices.Clone(hot)
+		return nil, nil
 	}, l)
 	if err != nil {
 		return nil, err

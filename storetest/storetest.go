@@ -33,6 +33,7 @@ func Run(t *testing.T, b Backend) {
 		{"CreateAndLookup", testCreateAndLookup},
 		{"GroupIDs", testGroupIDs},
 		{"Destroy", testDestroy},
+		{"ResultsAreTheCallers", testResultsAreTheCallers},
 		{"AppsAreSeparate", testAppsAreSeparate},
 		{"List", testList},
 		{"UpdateModes", testUpdateModes},
@@ -168,6 +169,21 @@ func testDestroy(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	equal(t, "increase in re-created group", got, counters("a", 1))
+}
+
+// testResultsAreTheCallers checks that a caller may change what it is
+// given without changing the store, which may keep busy counters in memory.
+func testResultsAreTheCallers(t *testing.T, b Backend) {
+	s := open(t, b)
+	mustCreate(t, s, tally.GroupPublic, "g")
+	got, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, counters("a", 1, "b", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got[0].Value = 100
+	all := mustCounters(t, s, "g")
+	all[1].Value = 200
+	equal(t, "after changing the results", mustCounters(t, s, "g"), counters("a", 1, "b", 2))
 }
 
 func testAppsAreSeparate(t *testing.T, b Backend) {
