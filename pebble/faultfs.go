@@ -123,6 +123,16 @@ func (fs *faultFS) initLocked() {
 	}
 }
 
+// lookupFaulted tells where name, cleaned, stands once the incarnation has
+// faulted: in memory if it was created since, gone if it was removed since,
+// and otherwise on disk as the fault left it.
+func (fs *faultFS) lookupFaulted(name string) (clean string, inMem, gone bool) {
+	clean = filepath.Clean(name)
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return clean, fs.inMemLocked(clean), fs.gone[clean]
+}
+
 // inMemLocked reports whether name, a clean path, was created after the
 // fault. The caller holds fs.mu.
 func (fs *faultFS) inMemLocked(name string) bool {
@@ -173,10 +183,7 @@ func (fs *faultFS) ReuseForWrite(oldname, newname string, category vfs.DiskWrite
 // is stored.
 func (fs *faultFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
 	if fs.faulted() {
-		clean := filepath.Clean(name)
-		fs.mu.Lock()
-		inMem, gone := fs.inMemLocked(clean), fs.gone[clean]
-		fs.mu.Unlock()
+		clean, inMem, gone := fs.lookupFaulted(name)
 		if inMem {
 			return fs.mem.Open(clean, opts...)
 		}
@@ -350,10 +357,7 @@ func (fs *faultFS) List(dir string) ([]string, error) {
 // Stat implements vfs.FS.
 func (fs *faultFS) Stat(name string) (vfs.FileInfo, error) {
 	if fs.faulted() {
-		clean := filepath.Clean(name)
-		fs.mu.Lock()
-		inMem, gone := fs.inMemLocked(clean), fs.gone[clean]
-		fs.mu.Unlock()
+		clean, inMem, gone := fs.lookupFaulted(name)
 		if inMem {
 			return fs.mem.Stat(clean)
 		}
