@@ -65,6 +65,13 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
+	return startHarness(t, nil)
+}
+
+// startHarness opens the store and serves it; harden, if not nil, changes
+// the unstarted httptest server first, as newHardenedHarness does.
+func startHarness(t testing.TB, harden func(srv *httptest.Server, server *httpapi.Server)) *harness {
+	t.Helper()
 	store, err := pebble.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +82,14 @@ func newHarness(t testing.TB) *harness {
 		}
 	}
 	server := httpapi.NewServer(store, testApps, nil)
-	srv := httptest.NewServer(server)
+	srv := httptest.NewUnstartedServer(server)
+	if harden != nil {
+		harden(srv, server)
+	}
+	srv.Start()
 	t.Cleanup(func() {
+		// Slow clients a test left behind must not hold Close up.
+		srv.CloseClientConnections()
 		srv.Close()
 		if err := store.Close(); err != nil {
 			t.Errorf("closing the store: %v", err)

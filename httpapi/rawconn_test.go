@@ -18,33 +18,16 @@ import (
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/httpapi"
-	"github.com/tallyserver/tally/pebble"
 )
 
 // newHardenedHarness is newHarness on the server cmd/tally runs: the
 // net/http server of NewHTTPServer, within lim, on a WrapListener.
 func newHardenedHarness(t testing.TB, lim httpapi.Limits) *harness {
 	t.Helper()
-	store, err := pebble.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := httpapi.NewServer(store, testApps, nil)
-	srv := httptest.NewUnstartedServer(server)
-	srv.Listener = httpapi.WrapListener(srv.Listener, lim)
-	srv.Config = httpapi.NewHTTPServer(server, nil, lim)
-	srv.Start()
-	t.Cleanup(func() {
-		// Slow clients a test left behind must not hold Close up.
-		srv.CloseClientConnections()
-		srv.Close()
-		if err := store.Close(); err != nil {
-			t.Errorf("closing the store: %v", err)
-		}
+	return startHarness(t, func(srv *httptest.Server, server *httpapi.Server) {
+		srv.Listener = httpapi.WrapListener(srv.Listener, lim)
+		srv.Config = httpapi.NewHTTPServer(server, nil, lim)
 	})
-	client := srv.Client()
-	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-	return &harness{srv: srv, server: server, store: store, client: client}
 }
 
 // addr is the host:port the harness listens on.
