@@ -227,11 +227,7 @@ func (w *load) write(s *Store, g string) {
 		case !isInternal(err):
 			w.failf("an increment of %s failed with %v, want an internal error", g, err)
 		default:
-			// A failed call backs off a little, as a client would, so that
-			// the writers do not spin while the store reopens.
-			w.mu.Unlock()
-			time.Sleep(100 * time.Microsecond)
-			w.mu.Lock()
+			w.backoff()
 		}
 		w.mu.Unlock()
 	}
@@ -248,12 +244,19 @@ func (w *load) read(s *Store, g string) {
 		case !isInternal(err):
 			w.failf("a read of %s failed with %v, want an internal error", g, err)
 		default:
-			w.mu.Unlock()
-			time.Sleep(100 * time.Microsecond)
-			w.mu.Lock()
+			w.backoff()
 		}
 		w.mu.Unlock()
 	}
+}
+
+// backoff pauses after a failed call, as a client would, so that the
+// workers do not spin while the store reopens. The caller holds w.mu,
+// which others may take meanwhile.
+func (w *load) backoff() {
+	w.mu.Unlock()
+	time.Sleep(100 * time.Microsecond)
+	w.mu.Lock()
 }
 
 // failf records a failure; the caller holds w.mu.
