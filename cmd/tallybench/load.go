@@ -162,28 +162,24 @@ func load(args []string, stdout, stderr io.Writer) error {
 	scenarios := []*scenario{
 		{name: "ceiling: no-op handler", noop: true, srv: ceiling, command: "update_group_counter",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
-		{name: "update, one hot key", command: "update_group_counter", moves: "hot",
+		{name: "update, one hot key", srv: srv, command: "update_group_counter", moves: "hot",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
 		{name: tmpfsHotName, srv: memSrv, command: "update_group_counter", moves: "hot",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
-		{name: fmt.Sprintf("update, spread over %d groups", n), command: "update_group_counter", moves: "spread",
+		{name: fmt.Sprintf("update, spread over %d groups", n), srv: srv, command: "update_group_counter", moves: "spread",
 			body: func(b []byte, rng *rand.Rand) []byte {
 				b = append(b, `{"GroupId":"s`...)
 				b = strconv.AppendInt(b, int64(rng.IntN(n)), 10)
 				return append(b, `","Mode":"Increase","GroupCounter":[{"Key":"likes","Value":1}]}`...)
 			}},
-		{name: "update, 20 keys of one group", command: "update_group_counter", moves: "multi",
+		{name: "update, 20 keys of one group", srv: srv, command: "update_group_counter", moves: "multi",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, multiBody...) }},
-		{name: "get, one hot key", command: "get_group_counter",
+		{name: "get, one hot key", srv: srv, command: "get_group_counter",
 			body: func(b []byte, _ *rand.Rand) []byte {
 				return append(b, `{"GroupId":"hot","GroupCounterKeys":["likes"]}`...)
 			}},
 	}
-	for _, sc := range scenarios {
-		if sc.srv == nil && sc.name != tmpfsHotName {
-			sc.srv = srv
-		}
-	}
+	// The tmpfs run has no server when it is skipped.
 	scenarios = slices.DeleteFunc(scenarios, func(sc *scenario) bool {
 		return sc.srv == nil || !sc.noop && filter != nil && !filter.MatchString(sc.name)
 	})
