@@ -7,6 +7,11 @@ import "fmt"
 type App struct {
 	SDKAppID  uint32
 	SecretKey string
+	// OldSecretKey, when set, is a second key that UserSigs may be signed
+	// with while the app's key is rotated: clients that still sign with the
+	// old key keep working until it is removed. Tally itself only ever signs
+	// with SecretKey.
+	OldSecretKey string
 	// Admins are the identifiers allowed to call the REST API (1..10).
 	Admins  []string
 	Edition Edition
@@ -43,6 +48,10 @@ func (a *App) Validate() error {
 		return fmt.Errorf("sdkappid: required, a number from 1 to 4294967295")
 	case a.SecretKey == "":
 		return fmt.Errorf("secret_key: required")
+	case a.OldSecretKey != "" && a.OldSecretKey == a.SecretKey:
+		// Most likely the new key was pasted into both settings, which
+		// would lock out every client still signing with the real old key.
+		return fmt.Errorf("old_secret_key: the same as secret_key; give the key being replaced, or leave it out")
 	case len(a.Admins) == 0 || len(a.Admins) > MaxAdmins:
 		return fmt.Errorf("admins: %d given; an app needs 1 to %d", len(a.Admins), MaxAdmins)
 	case a.RateLimitPerAPI < 0:

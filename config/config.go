@@ -4,9 +4,14 @@
 //
 //	listen: "127.0.0.1:8080"      # default
 //	data: "./tally-data"          # default
+//	tls_cert: "/etc/tally/cert.pem" # with tls_key, serve HTTPS; default plain HTTP
+//	tls_key: "/etc/tally/key.pem"
+//	log_format: "text"            # default; or "json"
+//	log_level: "info"             # default; or "debug", "warn", "error"
 //	apps:
 //	  - sdkappid: 1400000001
 //	    secret_key: "…"           # required
+//	    old_secret_key: "…"       # optional: a key being rotated out
 //	    admins: ["administrator"] # required, 1 to 10 identifiers
 //	    edition: "ultimate"       # default
 //	    rate_limit_per_api: 200   # default; 0 = unlimited
@@ -28,6 +33,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,6 +56,13 @@ type File struct {
 	Listen string
 	// Data is the data directory, "" when the file does not say.
 	Data string
+	// TLSCert and TLSKey are the PEM files of the certificate (with its
+	// chain) and its private key; the file gives both or neither. With
+	// them the server speaks HTTPS only, as Tencent's API does.
+	TLSCert, TLSKey string
+	// LogFormat is "text" or "json", and LogLevel one of "debug", "info",
+	// "warn" and "error"; "" when the file does not say.
+	LogFormat, LogLevel string
 	// Apps are the apps in file order. Each has its defaults applied and
 	// passes Validate, and no two share an SDKAppID. There may be none: what
 	// a server does without apps is for the caller to decide.
@@ -123,6 +136,27 @@ func Parse(data []byte) (*File, error) {
 			if f.Data == "" {
 				return nil, errAt(fl.key, fl.path, "empty; leave it out for %s", DefaultData)
 			}
+		case "tls_cert", "tls_key":
+			v, err := stringValue(fl)
+			if err != nil {
+				return nil, err
+			}
+			if v == "" {
+				return nil, errAt(fl.key, fl.path, "empty; give a PEM file, or leave out tls_cert and tls_key for plain HTTP")
+			}
+			if fl.name == "tls_cert" {
+				f.TLSCert = v
+			} else {
+				f.TLSKey = v
+			}
+		case "log_format":
+			if f.LogFormat, err = oneOf(fl, LogFormats); err != nil {
+				return nil, err
+			}
+		case "log_level":
+			if f.LogLevel, err = oneOf(fl, LogLevels); err != nil {
+				return nil, err
+			}
 		case "apps":
 			if f.Apps, err = parseApps(fl); err != nil {
 				return nil, err
@@ -131,7 +165,36 @@ func Parse(data []byte) (*File, error) {
 			return nil, unknownField(fl)
 		}
 	}
+	// A certificate without its key, or a key without its certificate, is
+	// half of an HTTPS setup; serving plain HTTP instead would be a
+	// surprise that only shows when clients fail.
+	for _, fl := range fields {
+		switch {
+		case fl.name == "tls_cert" && f.TLSKey == "":
+			return nil, errAt(fl.key, "tls_key", "missing; tls_cert needs its private key")
+		case fl.name == "tls_key" && f.TLSCert == "":
+			return nil, errAt(fl.key, "tls_cert", "missing; tls_key needs its certificate")
+		}
+	}
 	return f, nil
+}
+
+// The values log_format and log_level accept.
+var (
+	LogFormats = []string{"text", "json"}
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+)
+
+// oneOf returns a string setting that must be one of choices.
+func oneOf(fl field, choices []string) (string, error) {
+	v, err := stringValue(fl)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(choices, v) {
+		return "", errAt(fl.key, fl.path, "%s; must be one of %s", show(fl.val), strings.Join(choices, ", "))
+	}
+	return v, nil
 }
 
 func parseApps(fl field) ([]tally.App, error) {
@@ -183,6 +246,10 @@ func parseApp(n *yaml.Node, path string) (tally.App, int, error) {
 			app.SDKAppID = uint32(v)
 		case "secret_key":
 			app.SecretKey, err = stringValue(fl)
+		case "old_secret_key":
+			if app.OldSecretKey, err = stringValue(fl); err == nil && app.OldSecretKey == "" {
+				err = errAt(fl.key, fl.path, "empty; leave it out when no key is being rotated out")
+			}
 		case "admins":
 			app.Admins, err = stringList(fl)
 		case "edition":

@@ -130,6 +130,16 @@ func TestParse(t *testing.T) {
 			}},
 		},
 		{
+			"server settings of operations",
+			"tls_cert: c.pem\ntls_key: k.pem\nlog_format: json\nlog_level: warn\n",
+			&File{TLSCert: "c.pem", TLSKey: "k.pem", LogFormat: "json", LogLevel: "warn"},
+		},
+		{
+			"a key being rotated out",
+			"apps:\n- {sdkappid: 1, secret_key: new, old_secret_key: old, admins: [a]}\n",
+			&File{Apps: []tally.App{func() tally.App { a := app(1, "new", "a"); a.OldSecretKey = "old"; return a }()}},
+		},
+		{
 			"merge key cycle",
 			"apps:\n- &a {<<: *a, sdkappid: 1, secret_key: k, admins: [a]}\n",
 			&File{Apps: []tally.App{app(1, "k", "a")}},
@@ -207,6 +217,14 @@ func TestParseErrors(t *testing.T) {
 		{"trailing empty document", "data: a\n---\n", "line 2: a second document"},
 		{"syntax error", "apps:\n  - a: 1\n b: 2\n", "did not find expected key"},
 		{"tab indentation", "apps:\n\t- sdkappid: 1\n", "found character that cannot start any token"},
+		{"tls_cert without tls_key", "tls_cert: c.pem\n", "line 1: tls_key: missing; tls_cert needs its private key"},
+		{"tls_key without tls_cert", "data: d\ntls_key: k.pem\n", "line 2: tls_cert: missing; tls_key needs its certificate"},
+		{"tls_cert empty", "tls_cert: ''\ntls_key: k.pem\n", "line 1: tls_cert: empty; give a PEM file"},
+		{"log_format unknown", "log_format: logfmt\n", "line 1: log_format: logfmt; must be one of text, json"},
+		{"log_level unknown", "log_level: verbose\n", "line 1: log_level: verbose; must be one of debug, info, warn, error"},
+		{"log_level a list", "log_level: [info]\n", "log_level: a list; must be a string"},
+		{"old key same as new", ok + "  old_secret_key: k\n", "line 5: apps[0].old_secret_key: the same as secret_key"},
+		{"old key empty", ok + "  old_secret_key: ''\n", "line 5: apps[0].old_secret_key: empty; leave it out"},
 		{"json unknown key", `{"apps": [{"sdkappid": 1, "secretkey": "k"}]}`, `line 1: apps[0]: unknown field "secretkey"`},
 		{"json sdkappid string", "{\n\t\"apps\": [\n\t\t{\"sdkappid\": \"abc\"}\n\t]\n}", `line 3: apps[0].sdkappid: "abc"; must be`},
 	}
