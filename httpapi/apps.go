@@ -6,18 +6,40 @@ import (
 	"github.com/tallyserver/tally"
 )
 
-// appState is an app with its rate limiters.
+// appState is an app with its rate limiters and the UserSigs that have
+// verified under its keys.
 type appState struct {
 	tally.App
 	perAPI []*window // By command index; nil when unlimited.
 	perApp *window
-	sigs   sigCache
+	sigs   *sigCache
 }
 
-func newAppState(a tally.App) *appState {
-	st := &appState{App: a, perAPI: make([]*window, len(commands)), perApp: newWindow(a.RateLimitPerApp)}
-	for i := range st.perAPI {
-		st.perAPI[i] = newWindow(a.RateLimitPerAPI)
+// newAppState returns the state of app a. When the app was served before
+// (prev is its old state, or nil), what still holds is carried over: the
+// rate windows when the limits are the same, so that a reload does not hand
+// out a second allowance within the same second, and the verified UserSigs
+// when the keys are the same. A change of keys forgets every sig, so that
+// one signed with a key just removed stops working at once.
+func newAppState(a tally.App, prev *appState) *appState {
+	st := &appState{App: a}
+	if prev != nil && prev.RateLimitPerAPI == a.RateLimitPerAPI {
+		st.perAPI = prev.perAPI
+	} else {
+		st.perAPI = make([]*window, len(commands))
+		for i := range st.perAPI {
+			st.perAPI[i] = newWindow(a.RateLimitPerAPI)
+		}
+	}
+	if prev != nil && prev.RateLimitPerApp == a.RateLimitPerApp {
+		st.perApp = prev.perApp
+	} else {
+		st.perApp = newWindow(a.RateLimitPerApp)
+	}
+	if prev != nil && prev.SecretKey == a.SecretKey && prev.OldSecretKey == a.OldSecretKey {
+		st.sigs = prev.sigs
+	} else {
+		st.sigs = new(sigCache)
 	}
 	return st
 }

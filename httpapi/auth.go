@@ -112,8 +112,9 @@ func (s *Server) authenticate(q query) (*appState, error) {
 	return st, nil
 }
 
-// verify checks a UserSig against the app's key, from the cache when the
-// same sig has verified before.
+// verify checks a UserSig against the app's key, or its old key while one
+// is being rotated out, from the cache when the same sig has verified
+// before.
 func (st *appState) verify(sig, identifier string, now time.Time) error {
 	if st.sigs.valid(sig, identifier, now.Unix()) {
 		return nil
@@ -122,7 +123,18 @@ func (st *appState) verify(sig, identifier string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := d.Verify(st.SDKAppID, identifier, st.SecretKey, now); err != nil {
+	err = d.Verify(st.SDKAppID, identifier, st.SecretKey, now)
+	if st.OldSecretKey != "" && tally.ErrorCode(err) == tally.ErrUserSigBadHMAC {
+		// Only a MAC that fails under the new key is tried under the old:
+		// every other check is the same for both. When the old key fails
+		// too, the answer is about the new one, which is the key clients
+		// should be moving to; an expired sig under the old key is
+		// reported as expired, for it is genuine.
+		if oldErr := d.Verify(st.SDKAppID, identifier, st.OldSecretKey, now); tally.ErrorCode(oldErr) != tally.ErrUserSigBadHMAC {
+			err = oldErr
+		}
+	}
+	if err != nil {
 		return err
 	}
 	st.sigs.add(sig, identifier, d.ExpiresAt())

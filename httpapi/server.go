@@ -26,7 +26,10 @@ const MaxBodyBytes = 1 << 20
 type Server struct {
 	store tally.Store
 	apps  atomic.Pointer[map[uint32]*appState]
-	log   *slog.Logger
+	// setAppsMu orders SetApps calls, so that each carries state over from
+	// the one before it.
+	setAppsMu sync.Mutex
+	log       *slog.Logger
 	// Now is the clock UserSigs are checked against; tests move it.
 	Now func() time.Time
 
@@ -45,11 +48,21 @@ func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 	return s
 }
 
-// SetApps replaces the apps the server knows, with fresh rate limiters.
+// SetApps replaces the apps the server knows; apps must have passed
+// tally.App.Validate. Calls in progress finish under the apps they started
+// with, and every later call sees the new ones. An app that stays keeps its
+// rate windows when its limits are unchanged, and its verified UserSigs
+// when its keys are.
 func (s *Server) SetApps(apps []tally.App) {
+	s.setAppsMu.Lock()
+	defer s.setAppsMu.Unlock()
+	var old map[uint32]*appState
+	if p := s.apps.Load(); p != nil {
+		old = *p
+	}
 	m := make(map[uint32]*appState, len(apps))
 	for _, a := range apps {
-		m[a.SDKAppID] = newAppState(a)
+		m[a.SDKAppID] = newAppState(a, old[a.SDKAppID])
 	}
 	s.apps.Store(&m)
 }

@@ -18,8 +18,8 @@ const maxCachedSigs = 4096
 // An entry is keyed by the whole sig, so only a byte-identical copy of a
 // sig that verified can hit; it records the identifier the sig was made
 // for and when it expires, which are the checks that depend on the request
-// and the clock. The cache belongs to one appState, so that a change of the
-// app's secret key (which makes a fresh appState) forgets every sig.
+// and the clock. An app keeps its cache only while its keys stay the same
+// (newAppState), so that a change of key forgets every sig.
 type sigCache struct {
 	m sync.Map // sig string → sigEntry
 	n atomic.Int64
