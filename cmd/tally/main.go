@@ -1,6 +1,8 @@
 // Command tally runs the Tally server and its helpers.
 //
-//	tally serve [--config FILE] [--listen ADDR] [--data DIR] [--admin ADDR]
+//	tally serve [--config FILE [--watch-config]] [--listen ADDR] [--data DIR]
+//	            [--tls-cert FILE --tls-key FILE] [--log-format text|json]
+//	            [--log-level LEVEL] [--admin ADDR]
 //	tally usersig --sdkappid N --key KEY --identifier ID [--expire SECONDS]
 //	tally version
 package main
@@ -19,10 +21,14 @@ var version = "0.1.0-dev"
 const usage = `Tally serves Tencent Cloud Chat's REST API for group counters.
 
 Usage:
-  tally serve [--config FILE] [--listen ADDR] [--data DIR] [--admin ADDR]
+  tally serve [--config FILE [--watch-config]] [--listen ADDR] [--data DIR]
+              [--tls-cert FILE --tls-key FILE] [--log-format text|json]
+              [--log-level debug|info|warn|error] [--admin ADDR]
         Run the server. Without a config file it creates a development app
-        in the data dir and prints how to call it. --admin serves pprof on
-        a separate address; it is off by default.
+        in the data dir and prints how to call it. Flags override the file.
+        SIGHUP (or, with --watch-config, a change to the file) reloads the
+        apps, the certificate and the log level; SIGTERM stops gracefully.
+        --admin serves pprof on a separate address; it is off by default.
   tally usersig --sdkappid N --key KEY --identifier ID [--expire SECONDS]
         Print a UserSig, as Tencent's generators make them.
   tally version

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/config"
@@ -130,4 +134,33 @@ func diffApps(old, next []tally.App) (added, removed, changed []uint32) {
 	}
 	slices.Sort(removed)
 	return added, removed, changed
+}
+
+// watch reloads whenever the config file's contents change, checking every
+// interval until ctx ends. Polling is used rather than file system events
+// because editors and config managers replace files in many ways (write in
+// place, rename over, symlink swap) and reading a small file once a second
+// sees them all. A file caught half-written is refused and tried again
+// when its contents change once more.
+func (r *reloader) watch(ctx context.Context, interval time.Duration, reload chan<- struct{}) {
+	last, _ := os.ReadFile(r.path)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur, err := os.ReadFile(r.path)
+		if err != nil || bytes.Equal(cur, last) {
+			continue
+		}
+		last = cur
+		select {
+		case reload <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+	}
 }

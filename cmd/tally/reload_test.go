@@ -154,3 +154,31 @@ func TestReloadWithoutConfig(t *testing.T) {
 		t.Fatal("SIGHUP ended the server")
 	}
 }
+
+// TestWatchConfig shows that with --watch-config a change to the file is
+// applied without a signal, and that a file that does not change is not
+// reloaded again and again.
+func TestWatchConfig(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "tally.yaml"), testConfig())
+	s := startServer(t, "serve", "--config", cfg, "--watch-config", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+	const newKey = "watched-new-key"
+	writeFile(t, cfg, strings.Replace(testConfig(), testKey, newKey, 1))
+	s.waitLog(t, "config reloaded", 1)
+	for key, want := range map[string]int{newKey: 0, testKey: 70009} {
+		r, err := newAPI(s.base, testAppID, key, testAdmin).call(context.Background(), "get_appid_group_list", []byte(`{}`))
+		if err != nil || r.ErrorCode != want {
+			t.Errorf("key %q: ErrorCode %d, err %v; want %d", key, r.ErrorCode, err, want)
+		}
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if n := strings.Count(s.stderr.String(), "config reloaded"); n != 1 {
+		t.Errorf("an unchanged file was reloaded: %d reloads", n)
+	}
+
+	code, _, stderr := runTally(t, 10*time.Second, "serve", "--watch-config", "--data", t.TempDir(), "--listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, "--watch-config needs --config") {
+		t.Errorf("--watch-config without --config: exit %d, stderr %q", code, stderr)
+	}
+}

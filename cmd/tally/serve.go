@@ -63,12 +63,16 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	configPath := fs.String("config", "", "config file (YAML or JSON); without one, a development app is used")
 	admin := fs.String("admin", "", "address of the admin listener serving /debug/pprof (default off)")
+	watch := fs.Bool("watch-config", false, "reload the config file when its contents change, as on SIGHUP")
 	var fl serveFlags
 	fl.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 
+	if *watch && *configPath == "" {
+		return usageError{"--watch-config needs --config"}
+	}
 	cfg := &config.File{}
 	if *configPath != "" {
 		var err error
@@ -143,6 +147,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 
 	r := &reloader{path: *configPath, flags: fl, running: cfg, api: api, cert: cert, level: level, log: log}
+	changed := make(chan struct{})
+	if *watch {
+		go r.watch(ctx, time.Second, changed)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 wait:
@@ -151,6 +159,8 @@ wait:
 		case err := <-errc:
 			return err
 		case <-hup:
+			r.reload()
+		case <-changed:
 			r.reload()
 		case <-ctx.Done():
 			break wait
