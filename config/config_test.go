@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -284,6 +285,7 @@ func FuzzParse(f *testing.F) {
 		fullYAML, fullJSON, strings.ReplaceAll(fullJSON, "  ", "\t"), "", "---\n", "# c\n",
 		"apps:\n- &a {<<: *a, sdkappid: 1, secret_key: k, admins: [a]}\n",
 		"apps:\n- sdkappid: 5000000000\n", "apps: [*x]\n", "a: &a [*a]\n",
+		"tls_cert: c\ntls_key: k\nlog_format: json\nlog_level: warn\napps:\n- {sdkappid: 1, secret_key: k, old_secret_key: o, admins: [a]}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -306,6 +308,13 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("apps[%d]: sdkappid %d accepted twice", i, a.SDKAppID)
 			}
 			seen[a.SDKAppID] = true
+		}
+		if (file.TLSCert == "") != (file.TLSKey == "") {
+			t.Errorf("half a TLS pair accepted: cert %q, key %q", file.TLSCert, file.TLSKey)
+		}
+		if file.LogFormat != "" && !slices.Contains(LogFormats, file.LogFormat) ||
+			file.LogLevel != "" && !slices.Contains(LogLevels, file.LogLevel) {
+			t.Errorf("log_format %q, log_level %q accepted", file.LogFormat, file.LogLevel)
 		}
 	})
 }
