@@ -6,9 +6,11 @@
 // directory has one, so that a server without a config file comes back
 // with the same app and keys. Its last entry is a manifest naming every
 // other file with its size and SHA-256. archive/tar reads a stream cut at
-// the boundary between two entries as a clean end, so the manifest is what
-// tells a whole backup from a truncated one; the checksums catch one that
-// was damaged since. Plain tar can unpack a backup too.
+// the boundary between two entries, or within the two zero blocks that
+// end a tar, as a clean end, so a reader requires the manifest, and the
+// zero blocks after it, to tell a whole backup from a truncated one; the
+// checksums catch one that was damaged since. Plain tar can unpack a
+// backup too.
 package backup
 
 import (

@@ -195,6 +195,29 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestTruncated cuts a backup at every 256th byte and at its last, and
+// checks that Verify and Restore refuse each cut, down to those in the
+// two zero blocks that end a tar.
+func TestTruncated(t *testing.T) {
+	_, archive := takeBackup(t)
+	for n := 0; n < len(archive); n = min(n+256, len(archive)-1) {
+		cut := archive[:n]
+		if _, err := Verify(bytes.NewReader(cut)); !errors.Is(err, errTruncated) {
+			t.Errorf("Verify of the first %d of %d bytes: %v; want it truncated", n, len(archive), err)
+		}
+		data := filepath.Join(t.TempDir(), "data")
+		if _, err := Restore(bytes.NewReader(cut), data); !errors.Is(err, errTruncated) || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("Restore of the first %d of %d bytes: %v; want it truncated", n, len(archive), err)
+		}
+		if left, _ := os.ReadDir(data); len(left) > 0 {
+			t.Errorf("the refused restore left %v", left)
+		}
+		if n == len(archive)-1 {
+			break
+		}
+	}
+}
+
 // TestRestoreRefusesAStore checks that Restore leaves a data dir with a
 // store, or with a dev app when the backup has one, as it was.
 func TestRestoreRefusesAStore(t *testing.T) {

@@ -18,6 +18,9 @@ import (
 // has tens of files, whose entries take about 120 bytes each.
 const maxManifest = 16 << 20
 
+// blockSize is the unit of a tar archive.
+const blockSize = 512
+
 // errTruncated is wrapped by every error that says the archive ended early.
 var errTruncated = errors.New("the archive is truncated")
 
@@ -37,17 +40,26 @@ func Verify(r io.Reader) (Summary, error) {
 // visit, and checks the backup as Verify does. Only once read returns nil
 // is what visit was given known to be a whole backup.
 func read(r io.Reader, visit visitor) (Summary, error) {
-	tr := tar.NewReader(r)
+	cr := &countingReader{r: r}
+	tr := tar.NewReader(cr)
 	seen := map[string]bool{}
 	var (
 		got  []file
 		m    *manifest
 		sum  Summary
 		size int64
+		// end is where the manifest's last block ends, and the two zero
+		// blocks that end a tar begin.
+		end int64
 	)
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			// archive/tar takes the end of the stream for the end of the
+			// archive, even without the zero blocks or within them.
+			if m != nil && cr.n < end+2*blockSize {
+				return Summary{}, fmt.Errorf("%w: it ends without the two zero blocks that end a tar", errTruncated)
+			}
 			break
 		}
 		if err != nil {
@@ -77,6 +89,7 @@ func read(r io.Reader, visit visitor) (Summary, error) {
 			if m, err = readManifest(tr, hdr.Size); err != nil {
 				return Summary{}, err
 			}
+			end = (cr.n + blockSize - 1) / blockSize * blockSize
 			continue
 		}
 		if dir {
@@ -87,15 +100,12 @@ func read(r io.Reader, visit visitor) (Summary, error) {
 		}
 		// The hash sees every byte, including what visit leaves unread.
 		h := sha256.New()
-		body := io.TeeReader(tr, h)
+		body := io.TeeReader(&bodyReader{r: tr, name: name}, h)
 		if err := visit(name, perm, body); err != nil {
 			return Summary{}, err
 		}
 		if _, err := io.Copy(io.Discard, body); err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return Summary{}, fmt.Errorf("%w: in %q", errTruncated, hdr.Name)
-			}
-			return Summary{}, fmt.Errorf("entry %q: %w", hdr.Name, err)
+			return Summary{}, err
 		}
 		got = append(got, file{Name: name, Size: hdr.Size, SHA256: hex.EncodeToString(h.Sum(nil))})
 		size += hdr.Size
@@ -160,4 +170,36 @@ func (m *manifest) check(got []file) error {
 		return fmt.Errorf("the backup holds no file under %s/", StoreDir)
 	}
 	return nil
+}
+
+// bodyReader reads the contents of one entry, and says, when they end
+// early, that the archive is truncated and where.
+type bodyReader struct {
+	r    io.Reader
+	name string
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+		return n, err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return n, fmt.Errorf("%w: in %q", errTruncated, b.name)
+	default:
+		return n, fmt.Errorf("entry %q: %w", b.name, err)
+	}
+}
+
+// countingReader counts the bytes read through it: archive/tar reads
+// exactly the blocks it needs, so the count tells where it is.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
