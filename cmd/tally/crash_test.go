@@ -47,6 +47,26 @@ type hammerResult struct {
 // Failures other than those stop causes fail the test.
 func hammer(t *testing.T, s *server, base int64, d time.Duration, stop func()) hammerResult {
 	t.Helper()
+	return hammerWatched(t, s, base, d, func(c *hammerCounts) {
+		c.stopping.Store(true) // before stop, so that every error it causes is expected
+		stop()
+	})
+}
+
+// hammerCounts are the counts of a hammer run as it goes, for a stop that
+// needs them: see hammerResult.
+type hammerCounts struct {
+	sent, acked, maxSeen atomic.Int64
+	// stopping is set by a stop that ends the server: the clients' errors
+	// are expected from then on.
+	stopping atomic.Bool
+}
+
+// hammerWatched is hammer with a stop that sees the counts as they are
+// while the clients run; it need not end the server, for the clients stop
+// once it returns, and unless it sets stopping, every error fails the test.
+func hammerWatched(t *testing.T, s *server, base int64, d time.Duration, stop func(*hammerCounts)) hammerResult {
+	t.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: hammerWriters, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	c := newAPI(s.base, testAppID, testKey, testAdmin)
@@ -59,8 +79,10 @@ func hammer(t *testing.T, s *server, base int64, d time.Duration, stop func()) h
 	body, _ := json.Marshal(map[string]any{"GroupId": hammerGroup, "Mode": "Increase", "GroupCounter": items})
 
 	var (
-		sent, acked, maxSeen atomic.Int64
-		stopping, done       atomic.Bool
+		counts               hammerCounts
+		sent, acked, maxSeen = &counts.sent, &counts.acked, &counts.maxSeen
+		stopping             = &counts.stopping
+		done                 atomic.Bool
 		mu                   sync.Mutex
 		unexpected           []string
 		wg                   sync.WaitGroup
@@ -105,8 +127,7 @@ func hammer(t *testing.T, s *server, base int64, d time.Duration, stop func()) h
 		}()
 	}
 	time.Sleep(d)
-	stopping.Store(true) // before stop, so that every error it causes is expected
-	stop()
+	stop(&counts)
 	done.Store(true)
 	wg.Wait()
 	res := hammerResult{sent: sent.Load(), acked: acked.Load(), maxSeen: maxSeen.Load(), elapsed: time.Since(start)}
