@@ -3,6 +3,8 @@
 //	tally serve [--config FILE [--watch-config]] [--listen ADDR] [--data DIR]
 //	            [--tls-cert FILE --tls-key FILE] [--log-format text|json]
 //	            [--log-level LEVEL] [--admin ADDR]
+//	tally backup --admin ADDR --out FILE [--force]
+//	tally restore --from FILE --data DIR
 //	tally usersig --sdkappid N --key KEY --identifier ID [--expire SECONDS]
 //	tally version
 package main
@@ -28,7 +30,15 @@ Usage:
         in the data dir and prints how to call it. Flags override the file.
         SIGHUP (or, with --watch-config, a change to the file) reloads the
         apps, the certificate and the log level; SIGTERM stops gracefully.
-        --admin serves pprof on a separate address; it is off by default.
+        --admin serves pprof and backups on a separate address; it is off
+        by default and has no authentication, so keep it to trusted networks.
+  tally backup --admin ADDR --out FILE [--force]
+        Save a consistent backup of a running server, fetched from its
+        admin listener, to FILE. It is checked whole before FILE is
+        written; an existing FILE is replaced only with --force.
+  tally restore --from FILE --data DIR
+        Unpack a backup into DIR, which must hold no store and no server,
+        and print how to start a server on it.
   tally usersig --sdkappid N --key KEY --identifier ID [--expire SECONDS]
         Print a UserSig, as Tencent's generators make them.
   tally version
@@ -51,6 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(args[1:], stdout, stderr)
+	case "backup":
+		err = backupCmd(args[1:], stdout, stderr)
+	case "restore":
+		err = restoreCmd(args[1:], stdout, stderr)
 	case "usersig":
 		err = userSig(args[1:], stdout, stderr)
 	case "version", "--version", "-version":

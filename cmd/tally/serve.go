@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/backup"
 	"github.com/tallyserver/tally/config"
 	"github.com/tallyserver/tally/httpapi"
 	"github.com/tallyserver/tally/pebble"
@@ -62,7 +63,7 @@ func (fl *serveFlags) apply(f *config.File) error {
 func serve(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	configPath := fs.String("config", "", "config file (YAML or JSON); without one, a development app is used")
-	admin := fs.String("admin", "", "address of the admin listener serving /debug/pprof (default off)")
+	admin := fs.String("admin", "", "address of the admin listener serving /debug/pprof and /backup, without authentication (default off)")
 	watch := fs.Bool("watch-config", false, "reload the config file when its contents change, as on SIGHUP")
 	var fl serveFlags
 	fl.register(fs)
@@ -110,7 +111,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	defer store.Close()
 
 	if *admin != "" {
-		adm, err := startAdmin(*admin, log)
+		adm, err := startAdmin(*admin, backup.NewSource(store, cfg.Data, log), log)
 		if err != nil {
 			return err
 		}
