@@ -85,7 +85,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"serve stray argument", []string{"serve", "now"}, 2, `unexpected argument "now"`, ""},
 		{"version", []string{"version"}, 0, "", `^tally \S+\n$`},
 		{"--version", []string{"--version"}, 0, "", `^tally \S+\n$`},
-		{"help", []string{"help"}, 0, "", `(?s)Usage:.*tally serve.*tally usersig.*tally version`},
+		{"help", []string{"help"}, 0, "", `(?s)Usage:.*tally serve.*tally backup.*tally restore.*tally usersig.*tally version`},
 		{"usersig --help", []string{"usersig", "--help"}, 0, "-identifier", `^$`},
 	}
 	for _, tt := range tests {
