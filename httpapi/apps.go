@@ -3,6 +3,8 @@ package httpapi
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tallyserver/tally"
 )
 
@@ -13,6 +15,8 @@ type appState struct {
 	perAPI []*window // By command index; nil when unlimited.
 	perApp *window
 	sigs   *sigCache
+	// apiLimited and appLimited count the calls each limit refused.
+	apiLimited, appLimited prometheus.Counter
 }
 
 // newAppState returns the state of app a. When the app was served before
@@ -21,8 +25,9 @@ type appState struct {
 // out a second allowance within the same second, and the verified UserSigs
 // when the keys are the same. A change of keys forgets every sig, so that
 // one signed with a key just removed stops working at once.
-func newAppState(a tally.App, prev *appState) *appState {
+func newAppState(a tally.App, prev *appState, m *metrics) *appState {
 	st := &appState{App: a}
+	st.apiLimited, st.appLimited = m.limiters(a.SDKAppID)
 	if prev != nil && prev.RateLimitPerAPI == a.RateLimitPerAPI {
 		st.perAPI = prev.perAPI
 	} else {
@@ -53,6 +58,7 @@ func (st *appState) admit(c int, now time.Time) error {
 	if api != nil {
 		var ok bool
 		if slot, ok = api.acquire(now); !ok {
+			st.apiLimited.Inc()
 			return tally.Errorf(tally.ErrAPIRateLimit, "%s is limited to %d calls per second for app %d",
 				commands[c].name, st.RateLimitPerAPI, st.SDKAppID)
 		}
@@ -62,6 +68,7 @@ func (st *appState) admit(c int, now time.Time) error {
 			if api != nil {
 				api.release(slot)
 			}
+			st.appLimited.Inc()
 			return tally.Errorf(tally.ErrAppRateLimit, "app %d is limited to %d calls per second", st.SDKAppID, st.RateLimitPerApp)
 		}
 	}

@@ -22,7 +22,9 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // Server answers the REST API. It is an http.Handler for every path under
-// /v4/, and answers /healthz.
+// /v4/, and answers /healthz and, when Metrics is set, /metrics. It is a
+// prometheus.Collector of its own calls (metrics.go), and logs one line for
+// every call that fails (requestlog.go).
 type Server struct {
 	store tally.Store
 	apps  atomic.Pointer[map[uint32]*appState]
@@ -32,7 +34,12 @@ type Server struct {
 	log       *slog.Logger
 	// Now is the clock UserSigs are checked against; tests move it.
 	Now func() time.Time
+	// Metrics, if not nil, answers GET /metrics: a Prometheus handler
+	// such as promhttp.HandlerFor a registry that holds the server.
+	Metrics http.Handler
 
+	metrics *metrics
+	ids     *requestIDs
 	parsers fastjson.ParserPool
 	bufs    sync.Pool
 }
@@ -43,7 +50,7 @@ func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, log: log, Now: time.Now}
+	s := &Server{store: store, log: log, Now: time.Now, metrics: newMetrics(), ids: newRequestIDs()}
 	s.SetApps(apps)
 	return s
 }
@@ -51,8 +58,9 @@ func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 // SetApps replaces the apps the server knows; apps must have passed
 // tally.App.Validate. Calls in progress finish under the apps they started
 // with, and every later call sees the new ones. An app that stays keeps its
-// rate windows when its limits are unchanged, and its verified UserSigs
-// when its keys are.
+// rate windows when its limits are unchanged, its verified UserSigs when its
+// keys are, and its rate-limit counters; those of an app that is gone are
+// dropped.
 func (s *Server) SetApps(apps []tally.App) {
 	s.setAppsMu.Lock()
 	defer s.setAppsMu.Unlock()
@@ -62,40 +70,61 @@ func (s *Server) SetApps(apps []tally.App) {
 	}
 	m := make(map[uint32]*appState, len(apps))
 	for _, a := range apps {
-		m[a.SDKAppID] = newAppState(a, old[a.SDKAppID])
+		m[a.SDKAppID] = newAppState(a, old[a.SDKAppID], s.metrics)
 	}
 	s.apps.Store(&m)
+	for id := range old {
+		if m[id] == nil {
+			s.metrics.forget(id)
+		}
+	}
 }
 
 func (s *Server) app(id uint32) *appState { return (*s.apps.Load())[id] }
 
 // ServeHTTP answers every request with HTTP 200 and an envelope, as
-// Tencent does, except /healthz.
+// Tencent does, except /healthz and /metrics. Every answer carries the
+// call's request id; every call is counted, and every failed one logged.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" {
+	switch r.URL.Path {
+	case "/healthz":
 		s.health(w)
 		return
+	case "/metrics":
+		if s.Metrics != nil {
+			s.Metrics.ServeHTTP(w, r)
+			return
+		}
 	}
+	start := time.Now()
+	c, ok := commandIndex[r.URL.Path]
+	if !ok {
+		c = unknownCommand
+	}
+	id := s.requestID(r)
 	buf, _ := s.bufs.Get().(*[]byte)
 	if buf == nil {
 		buf = new([]byte)
 	}
 	rep := reply{b: (*buf)[:0]}
-	if err := s.serve(r, &rep); err != nil {
-		if tally.ErrorCode(err) == tally.ErrInternal {
-			s.log.Error("internal error", "path", r.URL.Path, "query_sdkappid", r.URL.Query().Get("sdkappid"), "err", err)
-		}
+	var info callInfo
+	code := tally.OK
+	if err := s.serve(r, c, start, &rep, &info); err != nil {
+		code = tally.ErrorCode(err)
+		s.logFailure(r, c, id, &info, code, err)
 		rep.fail(err)
 	}
 	body := rep.end()
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json; charset=utf-8"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h[RequestIDHeader] = []string{id}
 	w.Write(body)
 	if cap(body) <= 64<<10 {
 		*buf = body
 		s.bufs.Put(buf)
 	}
+	s.metrics.observe(c, code, time.Since(start))
 }
 
 // health answers /healthz: 200 "ok", or 503 with the reason when the store
@@ -113,8 +142,10 @@ func (s *Server) health(w http.ResponseWriter) {
 }
 
 // serve runs the checks in Tencent's order: the URL, authentication, rate
-// limits, and only then the body.
-func (s *Server) serve(r *http.Request, rep *reply) error {
+// limits, and only then the body. c is the command the path names, or
+// unknownCommand, and now the time the call arrived. It records in info
+// what the log line of a failure names.
+func (s *Server) serve(r *http.Request, c int, now time.Time, rep *reply, info *callInfo) error {
 	if r.Method != http.MethodPost {
 		return tally.Errorf(tally.ErrBadHTTPRequest, "method %s is not allowed; the REST API takes POST", r.Method)
 	}
@@ -122,15 +153,15 @@ func (s *Server) serve(r *http.Request, rep *reply) error {
 	if err != nil {
 		return err
 	}
+	*info = callInfo{sdkappid: q.sdkappid, identifier: q.identifier, parsed: true}
 	st, err := s.authenticate(q)
 	if err != nil {
 		return err
 	}
-	c, ok := commandIndex[r.URL.Path]
-	if !ok {
+	if c == unknownCommand {
 		return tally.Errorf(tally.ErrUnknownCommand, "unknown service or command %q", r.URL.Path)
 	}
-	if err := st.admit(c, time.Now()); err != nil {
+	if err := st.admit(c, now); err != nil {
 		return err
 	}
 
