@@ -64,7 +64,8 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 	defer s.closeMu.RUnlock()
 
 	l := s.groupLatch(app, id)
-	return s.under(func() (*pebble.Batch, error) {
+	var added int // Counter keys the write adds (or, negative, removes).
+	err := s.under(func() (*pebble.Batch, error) {
 		key := groupKey(tagCount, app, id)
 		cur, ok := l.cached(key)
 		if !ok {
@@ -77,6 +78,7 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 		if err != nil || slices.Equal(cur, next) {
 			return nil, err
 		}
+		added = len(next) - len(cur)
 		b := s.db.NewBatch()
 		if len(next) == 0 {
 			b.Delete(key, nil)
@@ -86,6 +88,10 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 		}
 		return b, nil
 	}, l)
+	if err == nil {
+		s.census.changed(0, int64(added))
+	}
+	return err
 }
 
 // counters returns the counters of a group that may hold them, failing for

@@ -34,6 +34,7 @@ import (
 func (s *Store) openDB() (db *pebble.DB, fs *faultFS, err error) {
 	fs = newFaultFS(s.opts.fs, nil)
 	fs.onFault = func(error) { go s.reopenAfter(fs) }
+	fs.walSyncing = s.metrics.walSyncing
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("pebble: open panicked: %v", r)
@@ -69,6 +70,9 @@ func (s *Store) reopenAfter(fs *faultFS) {
 	db := s.db
 	s.db, s.fs = nil, nil
 	s.faults.Add(1)
+	// What the faulted incarnation held is no guide to what the reopened
+	// one will: it is counted again once that is open.
+	s.census.end()
 	// The latches remember the old incarnation's writes, which have all
 	// ended since the calls that made them have left, and counters that
 	// may never have become durable.
@@ -122,6 +126,7 @@ func (s *Store) reopenAfter(fs *faultFS) {
 		}
 		s.db, s.fs = db, fs
 		s.reopenedAt = time.Now()
+		s.census.start(db, s.opts.logger.Errorf)
 		s.closeMu.Unlock()
 		s.opts.logger.Errorf("pebble: reopened %s after a storage fault", s.dir)
 		return

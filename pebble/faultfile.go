@@ -18,6 +18,9 @@ type faultFile struct {
 	// survive: once the incarnation has faulted, their writes and syncs are
 	// dropped and reported done instead of failed.
 	drops bool
+	// wal is set for a write-ahead log whose durable syncs are reported
+	// to fs.walSyncing.
+	wal bool
 }
 
 // failed records err, met by a write or sync of the file, as a fault, and
@@ -75,6 +78,9 @@ func (f *faultFile) Sync() error {
 	if f.fs.faulted() {
 		return f.refused()
 	}
+	if f.wal {
+		f.fs.walSyncing()
+	}
 	if err := f.File.Sync(); err != nil {
 		return f.failed("sync", err)
 	}
@@ -84,6 +90,9 @@ func (f *faultFile) Sync() error {
 func (f *faultFile) SyncData() error {
 	if f.fs.faulted() {
 		return f.refused()
+	}
+	if f.wal {
+		f.fs.walSyncing()
 	}
 	if err := f.File.SyncData(); err != nil {
 		return f.failed("sync", err)

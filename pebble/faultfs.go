@@ -38,6 +38,9 @@ type faultFS struct {
 	// must not block: that goroutine may be the WAL's, which the store's
 	// calls are waiting for.
 	onFault func(error)
+	// walSyncing, if not nil, is called as each durable sync of a WAL
+	// file begins, for the metric of commits per fsync (metrics.go).
+	walSyncing func()
 
 	// mu guards the state the incarnation keeps after the fault.
 	mu sync.Mutex
@@ -97,13 +100,16 @@ func dropsWrites(name string) bool {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		base = name[i+1:]
 	}
-	return strings.HasSuffix(base, ".log") ||
+	return isWAL(base) ||
 		strings.HasPrefix(base, "MANIFEST-") ||
 		strings.HasPrefix(base, "marker.")
 }
 
+// isWAL reports whether the named file is a write-ahead log.
+func isWAL(name string) bool { return strings.HasSuffix(name, ".log") }
+
 func (fs *faultFS) wrap(f vfs.File, name string, drops bool) vfs.File {
-	return &faultFile{File: f, fs: fs, name: name, drops: drops}
+	return &faultFile{File: f, fs: fs, name: name, drops: drops, wal: isWAL(name) && fs.walSyncing != nil}
 }
 
 // memLocked returns the in-memory file system, with the directory of name,

@@ -36,6 +36,7 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group) err
 		if err != nil {
 			return err
 		}
+		s.census.changed(1, 0)
 		*g = rec.Group
 		return nil
 	}
@@ -77,7 +78,8 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 	}
 	defer s.closeMu.RUnlock()
 
-	return s.under(func() (*pebble.Batch, error) {
+	var counters int64 // Counter keys the destroyed group held.
+	err := s.under(func() (*pebble.Batch, error) {
 		gk := groupKey(tagGroup, app, id)
 		v, err := s.get(gk)
 		if err != nil {
@@ -95,6 +97,15 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 			return nil, err
 		}
 		ar.counts[rec.Type.Index()]--
+		// The census must lose the group's counters with it; only a
+		// destroy pays for this read.
+		cv, err := s.get(groupKey(tagCount, app, id))
+		if err != nil {
+			return nil, err
+		}
+		if n, k := binary.Uvarint(cv); k > 0 {
+			counters = int64(n)
+		}
 
 		b := s.db.NewBatch()
 		b.Set(appKey(app), ar.encode(), nil)
@@ -103,6 +114,10 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		b.Delete(groupKey(tagCount, app, id), nil)
 		return b, nil
 	}, s.appLatch(app), s.groupLatch(app, id))
+	if err == nil {
+		s.census.changed(-1, -counters)
+	}
+	return err
 }
 
 // Groups implements tally.Store.

@@ -81,6 +81,11 @@ type Store struct {
 	groups [4096]latch
 	apps   [64]latch
 	seed   maphash.Seed
+
+	// metrics and census feed the store's Prometheus metrics (metrics.go,
+	// census.go).
+	metrics storeMetrics
+	census  census
 }
 
 var _ tally.Store = (*Store)(nil)
@@ -125,12 +130,13 @@ func Open(dir string) (*Store, error) {
 
 func open(dir string, o options) (*Store, error) {
 	o.setDefaults()
-	s := &Store{dir: dir, opts: o, seed: maphash.MakeSeed(), stop: make(chan struct{})}
+	s := &Store{dir: dir, opts: o, seed: maphash.MakeSeed(), stop: make(chan struct{}), metrics: newStoreMetrics()}
 	db, fs, err := s.openDB()
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s.db, s.fs = db, fs
+	s.census.start(db, s.opts.logger.Errorf)
 	return s, nil
 }
 
@@ -147,6 +153,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	close(s.stop)
+	s.census.end()
 	db, fs, reopened := s.db, s.fs, s.reopened
 	s.db, s.fs = nil, nil
 	s.closeMu.Unlock()
@@ -320,15 +327,18 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 	}
 	b, err := fn()
 	var c *commit
+	var start time.Time
 	if err == nil && b != nil {
 		for _, l := range latches {
 			l.writes++
 		}
+		start = time.Now()
 		if err = s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 			b.Close()
 			s.fs.fault(err)
 		} else {
 			c = &commit{b: b, fs: s.fs, done: make(chan struct{})}
+			s.metrics.applied.Add(1)
 		}
 	}
 	var pending [2]*commit
@@ -343,7 +353,9 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 		latches[i].mu.Unlock()
 	}
 	if c != nil {
-		return c.sync()
+		err := c.sync()
+		s.metrics.committed(start)
+		return err
 	}
 	for _, p := range pending {
 		if perr := p.wait(); perr != nil {
