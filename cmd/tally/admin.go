@@ -9,11 +9,13 @@ import (
 	"time"
 )
 
-// startAdmin serves the profiler and backups on their own listener. It is
-// off unless asked for, and kept apart from the API's address, because
-// profiles expose the server's internals, and backups all its data and the
-// dev app's secret key, to whoever can reach them.
-func startAdmin(addr string, backups http.Handler, log *slog.Logger) (*http.Server, error) {
+// startAdmin serves the profiler, backups and metrics on their own
+// listener. It is off unless asked for, and kept apart from the API's
+// address, because profiles expose the server's internals, and backups all
+// its data and the dev app's secret key, to whoever can reach them. The
+// metrics are on the API's address too; here they can be scraped from a
+// network that cannot reach the API.
+func startAdmin(addr string, backups, metrics http.Handler, log *slog.Logger) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
@@ -25,8 +27,9 @@ func startAdmin(addr string, backups http.Handler, log *slog.Logger) (*http.Serv
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/backup", backups)
+	mux.Handle("/metrics", metrics)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	log.Info("admin listener serving pprof and /backup", "addr", ln.Addr().String())
+	log.Info("admin listener serving pprof, /backup and /metrics", "addr", ln.Addr().String())
 	return srv, nil
 }

@@ -63,7 +63,7 @@ func (fl *serveFlags) apply(f *config.File) error {
 func serve(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	configPath := fs.String("config", "", "config file (YAML or JSON); without one, a development app is used")
-	admin := fs.String("admin", "", "address of the admin listener serving /debug/pprof and /backup, without authentication (default off)")
+	admin := fs.String("admin", "", "address of the admin listener serving /debug/pprof, /backup and /metrics, without authentication (default off)")
 	watch := fs.Bool("watch-config", false, "reload the config file when its contents change, as on SIGHUP")
 	var fl serveFlags
 	fl.register(fs)
@@ -109,9 +109,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	registry, metrics := newMetrics(store)
 
 	if *admin != "" {
-		adm, err := startAdmin(*admin, backup.NewSource(store, cfg.Data, log), log)
+		adm, err := startAdmin(*admin, backup.NewSource(store, cfg.Data, log), metrics, log)
 		if err != nil {
 			return err
 		}
@@ -131,6 +132,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	ln = httpapi.WrapListener(ln, lim)
 	api := httpapi.NewServer(store, cfg.Apps, log)
+	registry.MustRegister(api)
+	api.Metrics = metrics
 	srv := httpapi.NewHTTPServer(api, log, lim)
 
 	// Signals are caught before the banner, which tells scripts and tests
