@@ -30,8 +30,9 @@ Usage:
         in the data dir and prints how to call it. Flags override the file.
         SIGHUP (or, with --watch-config, a change to the file) reloads the
         apps, the certificate and the log level; SIGTERM stops gracefully.
-        --admin serves pprof and backups on a separate address; it is off
-        by default and has no authentication, so keep it to trusted networks.
+        /metrics serves Prometheus metrics. --admin serves pprof, backups and
+        metrics on a separate address; it is off by default and has no
+        authentication, so keep it to trusted networks.
   tally backup --admin ADDR --out FILE [--force]
         Save a consistent backup of a running server, fetched from its
         admin listener, to FILE. It is checked whole before FILE is
