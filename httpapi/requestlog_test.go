@@ -272,8 +272,8 @@ func TestRequestID(t *testing.T) {
 			path = "no_such_thing"
 		}
 		_, id := post(t, srv, path, query(appMain, "admin"), `{}`, "")
-		if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]+$`).MatchString(id) {
-			t.Fatalf("request id %q, want 8 hex digits, a dash and a hex count", id)
+		if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(id) {
+			t.Fatalf("request id %q, want 16 hex digits", id)
 		}
 		if seen[id] {
 			t.Fatalf("request id %q given twice", id)

@@ -39,7 +39,6 @@ type Server struct {
 	Metrics http.Handler
 
 	metrics *metrics
-	ids     *requestIDs
 	parsers fastjson.ParserPool
 	bufs    sync.Pool
 }
@@ -50,7 +49,7 @@ func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, log: log, Now: time.Now, metrics: newMetrics(), ids: newRequestIDs()}
+	s := &Server{store: store, log: log, Now: time.Now, metrics: newMetrics()}
 	s.SetApps(apps)
 	return s
 }
