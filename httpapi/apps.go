@@ -15,8 +15,9 @@ type appState struct {
 	perAPI []*window // By command index; nil when unlimited.
 	perApp *window
 	sigs   *sigCache
-	// apiLimited and appLimited count the calls each limit refused.
-	apiLimited, appLimited prometheus.Counter
+	// apiLimited and appLimited count the calls each limit refused, and
+	// oldKeyCalls those admitted with a UserSig made with OldSecretKey.
+	apiLimited, appLimited, oldKeyCalls prometheus.Counter
 }
 
 // newAppState returns the state of app a. When the app was served before
@@ -28,6 +29,7 @@ type appState struct {
 func newAppState(a tally.App, prev *appState, m *metrics) *appState {
 	st := &appState{App: a}
 	st.apiLimited, st.appLimited = m.limiters(a.SDKAppID)
+	st.oldKeyCalls = m.oldKey(a.SDKAppID)
 	if prev != nil && prev.RateLimitPerAPI == a.RateLimitPerAPI {
 		st.perAPI = prev.perAPI
 	} else {

@@ -115,8 +115,15 @@ func (s *Server) authenticate(q query) (*appState, error) {
 // verify checks a UserSig against the app's key, or its old key while one
 // is being rotated out, from the cache when the same sig has verified
 // before.
+//
+// Every call admitted under the old key is counted, so that an operator can
+// tell when the last client has moved to the new one and the old key can
+// go.
 func (st *appState) verify(sig, identifier string, now time.Time) error {
-	if st.sigs.valid(sig, identifier, now.Unix()) {
+	if ok, oldKey := st.sigs.valid(sig, identifier, now.Unix()); ok {
+		if oldKey {
+			st.oldKeyCalls.Inc()
+		}
 		return nil
 	}
 	d, err := usersig.Decode(sig)
@@ -124,6 +131,7 @@ func (st *appState) verify(sig, identifier string, now time.Time) error {
 		return err
 	}
 	err = d.Verify(st.SDKAppID, identifier, st.SecretKey, now)
+	oldKey := false
 	if st.OldSecretKey != "" && tally.ErrorCode(err) == tally.ErrUserSigBadHMAC {
 		// Only a MAC that fails under the new key is tried under the old:
 		// every other check is the same for both. When the old key fails
@@ -131,12 +139,15 @@ func (st *appState) verify(sig, identifier string, now time.Time) error {
 		// should be moving to; an expired sig under the old key is
 		// reported as expired, for it is genuine.
 		if oldErr := d.Verify(st.SDKAppID, identifier, st.OldSecretKey, now); tally.ErrorCode(oldErr) != tally.ErrUserSigBadHMAC {
-			err = oldErr
+			err, oldKey = oldErr, oldErr == nil
 		}
 	}
 	if err != nil {
 		return err
 	}
-	st.sigs.add(sig, identifier, d.ExpiresAt())
+	if oldKey {
+		st.oldKeyCalls.Inc()
+	}
+	st.sigs.add(sig, sigEntry{identifier: identifier, expiresAt: d.ExpiresAt(), oldKey: oldKey})
 	return nil
 }

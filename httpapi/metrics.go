@@ -48,6 +48,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
+	oldKeyCalls *prometheus.CounterVec
 
 	// byCode and latency are indexed by command index, with one more
 	// entry for unknownCommand. (They are slices because an array sized
@@ -71,6 +72,10 @@ func newMetrics() *metrics {
 			Name: "tally_rate_limited_total",
 			Help: "REST calls refused by a rate limit, by app and by limit (\"api\": per command, \"app\": app-wide).",
 		}, []string{"sdkappid", "limit"}),
+		oldKeyCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tally_usersig_old_key_total",
+			Help: "REST calls admitted with a UserSig made with the app's old_secret_key: while it rises, some client has not moved to secret_key yet.",
+		}, []string{"sdkappid"}),
 	}
 	m.byCode = make([][]prometheus.Counter, unknownCommand+1)
 	m.latency = make([]prometheus.Observer, unknownCommand+1)
@@ -108,12 +113,18 @@ func (m *metrics) limiters(app uint32) (perAPI, perApp prometheus.Counter) {
 	return m.rateLimited.WithLabelValues(id, "api"), m.rateLimited.WithLabelValues(id, "app")
 }
 
-// forget drops the rate-limit series of an app the server no longer
-// serves, so that a removed app does not linger in every scrape.
+// oldKey returns the counter of an app's calls admitted under its old key.
+func (m *metrics) oldKey(app uint32) prometheus.Counter {
+	return m.oldKeyCalls.WithLabelValues(strconv.FormatUint(uint64(app), 10))
+}
+
+// forget drops the per-app series of an app the server no longer serves,
+// so that a removed app does not linger in every scrape.
 func (m *metrics) forget(app uint32) {
 	id := strconv.FormatUint(uint64(app), 10)
 	m.rateLimited.DeleteLabelValues(id, "api")
 	m.rateLimited.DeleteLabelValues(id, "app")
+	m.oldKeyCalls.DeleteLabelValues(id)
 }
 
 // Describe implements prometheus.Collector.
@@ -121,6 +132,7 @@ func (s *Server) Describe(ch chan<- *prometheus.Desc) {
 	s.metrics.requests.Describe(ch)
 	s.metrics.duration.Describe(ch)
 	s.metrics.rateLimited.Describe(ch)
+	s.metrics.oldKeyCalls.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -128,4 +140,5 @@ func (s *Server) Collect(ch chan<- prometheus.Metric) {
 	s.metrics.requests.Collect(ch)
 	s.metrics.duration.Collect(ch)
 	s.metrics.rateLimited.Collect(ch)
+	s.metrics.oldKeyCalls.Collect(ch)
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,9 +12,10 @@ import (
 // TestKeyRotation walks an app through a key rotation by SetApps, as a
 // config reload makes it: UserSigs made with either key verify while the
 // app holds both, and those made with the old key stop the moment it is
-// removed, even ones that had verified and been remembered.
+// removed, even ones that had verified and been remembered. Every call
+// admitted under the old key is counted, cached or not.
 func TestKeyRotation(t *testing.T) {
-	h := newHarness(t)
+	h := newMetricsHarness(t)
 	now := time.Now()
 	sig := func(key string, expire int64) string { return usersig.Sign(appMain, key, "admin", expire, now) }
 	const oldKey, newKey = "main-secret-key", "next-secret-key"
@@ -64,6 +66,12 @@ func TestKeyRotation(t *testing.T) {
 				}
 			}
 		}
+	}
+	// Only the two calls with a sig of the old key while it was the old
+	// key count: not those while it was the current one, nor refused ones.
+	series := fmt.Sprintf("tally_usersig_old_key_total{sdkappid=%q}", fmt.Sprint(appMain))
+	if got := scrape(t, h.client, h.srv.URL)[series]; got != 2 {
+		t.Errorf("%s = %v, want 2", series, got)
 	}
 }
 

@@ -28,24 +28,25 @@ type sigCache struct {
 type sigEntry struct {
 	identifier string
 	expiresAt  int64 // Unix seconds; valid while now <= expiresAt
+	oldKey     bool  // verified under the app's old key, not its current one
 }
 
 // valid reports whether sig verified earlier for identifier and has not
-// expired at now.
-func (c *sigCache) valid(sig, identifier string, now int64) bool {
+// expired at now, and whether it did so under the app's old key.
+func (c *sigCache) valid(sig, identifier string, now int64) (ok, oldKey bool) {
 	v, ok := c.m.Load(sig)
 	if !ok {
-		return false
+		return false, false
 	}
 	e := v.(sigEntry)
-	return e.identifier == identifier && now <= e.expiresAt
+	return e.identifier == identifier && now <= e.expiresAt, e.oldKey
 }
 
 // add remembers a sig that has just verified.
-func (c *sigCache) add(sig, identifier string, expiresAt int64) {
+func (c *sigCache) add(sig string, e sigEntry) {
 	if c.n.Add(1) > maxCachedSigs {
 		c.m.Clear()
 		c.n.Store(1)
 	}
-	c.m.Store(sig, sigEntry{identifier: identifier, expiresAt: expiresAt})
+	c.m.Store(sig, e)
 }
