@@ -24,7 +24,7 @@ const app = 1400000001
 
 // takeBackup opens a real store in a data dir with a dev app file, sets a
 // counter, and returns the data dir and a backup of it.
-func takeBackup(t *testing.T) (data string, archive []byte) {
+func takeBackup(t testing.TB) (data string, archive []byte) {
 	t.Helper()
 	data = t.TempDir()
 	if err := os.WriteFile(filepath.Join(data, config.DevAppFile), []byte("the dev app\n"), 0o600); err != nil {
@@ -106,7 +106,7 @@ type entry struct {
 
 // handMade writes entries and then a manifest listing the regular ones,
 // unless the entries hold one.
-func handMade(t *testing.T, entries ...entry) []byte {
+func handMade(t testing.TB, entries ...entry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
