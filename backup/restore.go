@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/tallyserver/tally/config"
+	"github.com/tallyserver/tally/internal/durable"
 )
 
 // Restore unpacks the backup read from r into the data directory data,
@@ -74,7 +75,7 @@ func Restore(r io.Reader, data string) (_ Summary, err error) {
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(names)))
 	for _, d := range names {
-		if err := syncDir(filepath.Join(tmp, filepath.FromSlash(d))); err != nil {
+		if err := durable.SyncDir(filepath.Join(tmp, filepath.FromSlash(d))); err != nil {
 			return Summary{}, err
 		}
 	}
@@ -103,7 +104,7 @@ func Restore(r io.Reader, data string) (_ Summary, err error) {
 	if err := os.Rename(filepath.Join(tmp, StoreDir), store); err != nil {
 		return Summary{}, err
 	}
-	return sum, syncDir(data)
+	return sum, durable.SyncDir(data)
 }
 
 // mustNotExist refuses a store that is there already: restoring over it

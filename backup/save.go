@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/tallyserver/tally/internal/durable"
 )
 
 // Save copies a backup from r into the file path, checking it as Verify
@@ -60,18 +62,5 @@ func Save(r io.Reader, path string, replace bool) (Summary, error) {
 		return Summary{}, err
 	}
 	tmp = ""
-	return sum, syncDir(filepath.Dir(path))
-}
-
-// syncDir makes the entries just added to dir survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return sum, durable.SyncDir(filepath.Dir(path))
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/durable"
 )
 
 // DevAppFile is the name of the file, in the data directory, that keeps the
@@ -157,18 +158,5 @@ func createFile(dir, name string, data []byte) (err error) {
 		}
 		tmp = ""
 	}
-	return syncDir(dir)
-}
-
-// syncDir makes the entries just added to dir survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return durable.SyncDir(dir)
 }
