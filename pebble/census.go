@@ -1,7 +1,7 @@
 package pebble
 
 import (
-	"encoding/binary"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -102,11 +102,7 @@ func (c *census) changed(groups, counters int64) {
 	}
 }
 
-type censusStopped struct{}
-
-func (censusStopped) Error() string { return "pebble: census stopped" }
-
-var errCensusStopped error = censusStopped{}
+var errCensusStopped = errors.New("pebble: census stopped")
 
 // scanCounts sums the app records' group counts and the counter records'
 // lengths in snap, giving up when stop is closed.
@@ -122,13 +118,9 @@ func scanCounts(snap *pebble.Snapshot, stop <-chan struct{}) (groups, counters i
 		return 0, 0, err
 	}
 	err = scanTag(snap, tagCount, stop, func(v []byte) error {
-		// A counters record starts with the number of counters it holds.
-		n, k := binary.Uvarint(v)
-		if k <= 0 {
-			return errCorrupt
-		}
-		counters += int64(n)
-		return nil
+		n, err := countersLen(v)
+		counters += n
+		return err
 	})
 	return groups, counters, err
 }

@@ -138,6 +138,18 @@ func decodeCounters(b []byte) ([]tally.Counter, error) {
 	return cs, d.done()
 }
 
+// countersLen returns how many counters a counters record holds, reading
+// only the count at its start, for those that need the number and not the
+// counters. An empty record, like decodeCounters's, holds none.
+func countersLen(b []byte) (int64, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	d := decoder{b: b}
+	n := d.uvarint()
+	return int64(n), d.err
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)

@@ -103,8 +103,8 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		if err != nil {
 			return nil, err
 		}
-		if n, k := binary.Uvarint(cv); k > 0 {
-			counters = int64(n)
+		if n, err := countersLen(cv); err == nil {
+			counters = n
 		}
 
 		b := s.db.NewBatch()
