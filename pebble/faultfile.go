@@ -74,27 +74,21 @@ func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	return n, err
 }
 
-func (f *faultFile) Sync() error {
-	if f.fs.faulted() {
-		return f.refused()
-	}
-	if f.wal {
-		f.fs.walSyncing()
-	}
-	if err := f.File.Sync(); err != nil {
-		return f.failed("sync", err)
-	}
-	return nil
-}
+func (f *faultFile) Sync() error { return f.sync(f.File.Sync) }
 
-func (f *faultFile) SyncData() error {
+func (f *faultFile) SyncData() error { return f.sync(f.File.SyncData) }
+
+// sync runs one of the file's full syncs, which Sync and SyncData make
+// alike: refused after a fault, reported to the WAL metrics, and a fault
+// when it fails.
+func (f *faultFile) sync(do func() error) error {
 	if f.fs.faulted() {
 		return f.refused()
 	}
 	if f.wal {
 		f.fs.walSyncing()
 	}
-	if err := f.File.SyncData(); err != nil {
+	if err := do(); err != nil {
 		return f.failed("sync", err)
 	}
 	return nil

@@ -9,34 +9,25 @@ import (
 // certificate holds the server's TLS certificate, which a reload replaces
 // without a restart: certificates are renewed every few weeks, and a
 // restart for each renewal would drop every client's connections.
+// The files it came from are the running config's (reloader.running).
 type certificate struct {
-	certFile, keyFile string
-	cert              atomic.Pointer[tls.Certificate]
+	cert atomic.Pointer[tls.Certificate]
 }
 
 // loadCertificate reads the PEM files of a certificate and its key.
 func loadCertificate(certFile, keyFile string) (*certificate, error) {
-	c := &certificate{certFile: certFile, keyFile: keyFile}
-	if err := c.reload(); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// reload reads the files again. On error the certificate in use stays.
-func (c *certificate) reload() error {
-	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return fmt.Errorf("tls_cert %s, tls_key %s: %w", c.certFile, c.keyFile, err)
+		return nil, fmt.Errorf("tls_cert %s, tls_key %s: %w", certFile, keyFile, err)
 	}
+	c := new(certificate)
 	c.cert.Store(&cert)
-	return nil
+	return c, nil
 }
 
 // replace serves next's certificate from now on; connections already made
 // keep the one they were made with.
 func (c *certificate) replace(next *certificate) {
-	c.certFile, c.keyFile = next.certFile, next.keyFile
 	c.cert.Store(next.cert.Load())
 }
 
