@@ -35,18 +35,17 @@ type reloader struct {
 	log     *slog.Logger
 }
 
-// reload reads the config file again and applies it, logging the outcome
-// either way; it returns the reason a config was refused.
-func (r *reloader) reload() error {
+// reload reads the config file again and applies it. The outcome, either
+// way, is told in the log, which is where whoever sent the signal looks.
+func (r *reloader) reload() {
 	if r.path == "" {
-		err := fmt.Errorf("the server was started without --config, so there is no file to reload")
-		r.log.Warn("config reload refused", "err", err)
-		return err
+		r.log.Warn("config reload refused", "err", "the server was started without --config, so there is no file to reload")
+		return
 	}
 	next, cert, err := r.check()
 	if err != nil {
 		r.log.Error("config reload refused; the running config stays", "config", r.path, "err", err)
-		return err
+		return
 	}
 	// The new level governs the reload's own lines.
 	r.level.UnmarshalText([]byte(next.LogLevel)) // checked by config.Parse
@@ -66,7 +65,6 @@ func (r *reloader) reload() error {
 	r.running = next
 	r.log.Info("config reloaded", "config", r.path, "apps", len(next.Apps),
 		"added", added, "removed", removed, "changed", changed)
-	return nil
 }
 
 // check reads the config file and returns it with flags and defaults
