@@ -12,7 +12,7 @@ import (
 // verified under its keys.
 type appState struct {
 	tally.App
-	perAPI []*window // By command index; nil when unlimited.
+	perAPI []*window // By command.index; nil when unlimited.
 	perApp *window
 	sigs   *sigCache
 	// apiLimited and appLimited count the calls each limit refused, and
@@ -51,18 +51,18 @@ func newAppState(a tally.App, prev *appState, m *metrics) *appState {
 	return st
 }
 
-// admit counts a call of command c against both limits, or against
-// neither: a call refused by the app-wide limit must not use up the
-// per-API allowance.
-func (st *appState) admit(c int, now time.Time) error {
-	api := st.perAPI[c]
+// admit counts a call of cmd against both limits, or against neither: a
+// call refused by the app-wide limit must not use up the per-API
+// allowance.
+func (st *appState) admit(cmd *command, now time.Time) error {
+	api := st.perAPI[cmd.index]
 	var slot int64
 	if api != nil {
 		var ok bool
 		if slot, ok = api.acquire(now); !ok {
 			st.apiLimited.Inc()
 			return tally.Errorf(tally.ErrAPIRateLimit, "%s is limited to %d calls per second for app %d",
-				commands[c].name, st.RateLimitPerAPI, st.SDKAppID)
+				cmd.name, st.RateLimitPerAPI, st.SDKAppID)
 		}
 	}
 	if st.perApp != nil {

@@ -1,38 +1,51 @@
 package httpapi
 
-import (
-	"context"
-
-	"github.com/valyala/fastjson"
-)
-
-// command is one REST command. Its handler reads the validated body o,
-// calls the store and appends its response fields to r.
+// command is one REST command: the path that names it, what it needs of the
+// app, and the handler that reads the call's body, calls the store and
+// appends its fields to the call's answer.
 type command struct {
+	// index is the command's position in commands, or len(commands) for
+	// unknownCommand: the per-command rate windows and metrics are kept
+	// in slices by it, so that a call finds them without a map lookup.
+	index         int
 	service, name string
 	// counters marks the group counter commands, which need an edition
 	// that includes them.
 	counters bool
-	handle   func(s *Server, ctx context.Context, app uint32, o *fastjson.Object, r *reply) error
+	handle   func(s *Server, c *call) error
 }
 
 const groupService = "group_open_http_svc"
 
-var commands = [...]command{
-	{groupService, "create_group", false, (*Server).createGroup},
-	{groupService, "destroy_group", false, (*Server).destroyGroup},
-	{groupService, "get_group_info", false, (*Server).getGroupInfo},
-	{groupService, "get_appid_group_list", false, (*Server).getAppIDGroupList},
-	{groupService, "update_group_counter", true, (*Server).updateGroupCounter},
-	{groupService, "get_group_counter", true, (*Server).getGroupCounter},
-	{groupService, "delete_group_counter", true, (*Server).deleteGroupCounter},
+var commands = [...]*command{
+	{service: groupService, name: "create_group", handle: (*Server).createGroup},
+	{service: groupService, name: "destroy_group", handle: (*Server).destroyGroup},
+	{service: groupService, name: "get_group_info", handle: (*Server).getGroupInfo},
+	{service: groupService, name: "get_appid_group_list", handle: (*Server).getAppIDGroupList},
+	{service: groupService, name: "update_group_counter", counters: true, handle: (*Server).updateGroupCounter},
+	{service: groupService, name: "get_group_counter", counters: true, handle: (*Server).getGroupCounter},
+	{service: groupService, name: "delete_group_counter", counters: true, handle: (*Server).deleteGroupCounter},
 }
 
-// commandIndex maps a request path to its command.
-var commandIndex = func() map[string]int {
-	m := make(map[string]int, len(commands))
+// unknownCommand stands for a path that names no command, so that such
+// calls are counted and logged like the others, under the name "unknown".
+// It has no handler: the server refuses the call before it would run.
+var unknownCommand = &command{index: len(commands), name: "unknown"}
+
+// commandByPath maps a request path to its command.
+var commandByPath = func() map[string]*command {
+	m := make(map[string]*command, len(commands))
 	for i, c := range commands {
-		m["/v4/"+c.service+"/"+c.name] = i
+		c.index = i
+		m["/v4/"+c.service+"/"+c.name] = c
 	}
 	return m
 }()
+
+// lookupCommand returns the command that path names, or unknownCommand.
+func lookupCommand(path string) *command {
+	if c, ok := commandByPath[path]; ok {
+		return c
+	}
+	return unknownCommand
+}

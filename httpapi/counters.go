@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/valyala/fastjson"
@@ -9,28 +8,28 @@ import (
 	"github.com/tallyserver/tally"
 )
 
-func (s *Server) updateGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	id, err := groupID(o)
+func (s *Server) updateGroupCounter(c *call) error {
+	id, err := groupID(c.body)
 	if err != nil {
 		return err
 	}
 	mode := tally.ModeSet
-	if name, ok, err := stringField(o, "Mode"); err != nil {
+	if name, ok, err := stringField(c.body, "Mode"); err != nil {
 		return err
 	} else if ok {
 		if mode, ok = tally.ParseMode(name); !ok {
 			return invalid("Mode %q is not Set, Increase or Decrease", name)
 		}
 	}
-	items, err := counterItems(o)
+	items, err := counterItems(c.body)
 	if err != nil {
 		return err
 	}
-	out, err := s.store.UpdateCounters(ctx, app, id, mode, items)
+	out, err := s.store.UpdateCounters(c.ctx, c.app.SDKAppID, id, mode, items)
 	if err != nil {
 		return err
 	}
-	r.counters(out)
+	c.answer.counters(out)
 	return nil
 }
 
@@ -86,25 +85,25 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 	return items, nil
 }
 
-func (s *Server) getGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	id, keys, err := groupAndKeys(o)
+func (s *Server) getGroupCounter(c *call) error {
+	id, keys, err := groupAndKeys(c.body)
 	if err != nil {
 		return err
 	}
-	cs, err := s.store.Counters(ctx, app, id, keys)
+	cs, err := s.store.Counters(c.ctx, c.app.SDKAppID, id, keys)
 	if err != nil {
 		return err
 	}
-	r.counters(cs)
+	c.answer.counters(cs)
 	return nil
 }
 
-func (s *Server) deleteGroupCounter(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	id, keys, err := groupAndKeys(o)
+func (s *Server) deleteGroupCounter(c *call) error {
+	id, keys, err := groupAndKeys(c.body)
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteCounters(ctx, app, id, keys)
+	return s.store.DeleteCounters(c.ctx, c.app.SDKAppID, id, keys)
 }
 
 // groupAndKeys reads the GroupId and GroupCounterKeys that get and delete

@@ -7,65 +7,115 @@ import (
 	"github.com/tallyserver/tally"
 )
 
-// reply builds a response body. Handlers append their fields after the
+// answer builds a response body. Handlers append their fields after the
 // envelope, each starting with a comma, so a successful answer is written
 // in one pass without reflection.
-type reply struct {
+type answer struct {
 	b []byte
 }
 
-func (r *reply) ok() {
-	r.b = append(r.b[:0], `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""`...)
+func (a *answer) ok() {
+	a.b = append(a.b[:0], `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""`...)
 }
 
 // fail replaces whatever was built with a failure envelope for err.
-func (r *reply) fail(err error) {
-	r.b = append(r.b[:0], `{"ActionStatus":"FAIL","ErrorCode":`...)
-	r.b = strconv.AppendInt(r.b, int64(tally.ErrorCode(err)), 10)
-	r.b = append(r.b, `,"ErrorInfo":`...)
-	r.b = appendString(r.b, tally.ErrorInfo(err))
+func (a *answer) fail(err error) {
+	a.b = append(a.b[:0], `{"ActionStatus":"FAIL","ErrorCode":`...)
+	a.b = strconv.AppendInt(a.b, int64(tally.ErrorCode(err)), 10)
+	a.b = append(a.b, `,"ErrorInfo":`...)
+	a.b = appendString(a.b, tally.ErrorInfo(err))
 }
 
-func (r *reply) end() []byte { return append(r.b, '}') }
+func (a *answer) end() []byte { return append(a.b, '}') }
 
 // field appends `,"name":` ahead of a value.
-func (r *reply) field(name string) {
-	r.b = append(r.b, ',', '"')
-	r.b = append(r.b, name...)
-	r.b = append(r.b, '"', ':')
+func (a *answer) field(name string) {
+	a.b = append(a.b, ',', '"')
+	a.b = append(a.b, name...)
+	a.b = append(a.b, '"', ':')
 }
 
-func (r *reply) str(name, v string) {
-	r.field(name)
-	r.b = appendString(r.b, v)
+func (a *answer) str(name, v string) {
+	a.field(name)
+	a.b = appendString(a.b, v)
 }
 
-func (r *reply) int(name string, v int64) {
-	r.field(name)
-	r.b = strconv.AppendInt(r.b, v, 10)
+func (a *answer) int(name string, v int64) {
+	a.field(name)
+	a.b = strconv.AppendInt(a.b, v, 10)
 }
 
-func (r *reply) uint(name string, v uint64) {
-	r.field(name)
-	r.b = strconv.AppendUint(r.b, v, 10)
+func (a *answer) uint(name string, v uint64) {
+	a.field(name)
+	a.b = strconv.AppendUint(a.b, v, 10)
 }
 
 // counters appends "GroupCounter":[{"Key":..,"Value":..},...]; the array is
 // written even when empty, as clients index it without checking.
-func (r *reply) counters(cs []tally.Counter) {
-	r.field("GroupCounter")
-	r.b = append(r.b, '[')
+func (a *answer) counters(cs []tally.Counter) {
+	a.field("GroupCounter")
+	a.b = append(a.b, '[')
 	for i, c := range cs {
 		if i > 0 {
-			r.b = append(r.b, ',')
+			a.b = append(a.b, ',')
 		}
-		r.b = append(r.b, `{"Key":`...)
-		r.b = appendString(r.b, c.Key)
-		r.b = append(r.b, `,"Value":`...)
-		r.b = strconv.AppendInt(r.b, c.Value, 10)
-		r.b = append(r.b, '}')
+		a.b = append(a.b, `{"Key":`...)
+		a.b = appendString(a.b, c.Key)
+		a.b = append(a.b, `,"Value":`...)
+		a.b = strconv.AppendInt(a.b, c.Value, 10)
+		a.b = append(a.b, '}')
 	}
-	r.b = append(r.b, ']')
+	a.b = append(a.b, ']')
+}
+
+// groupInfos appends get_group_info's "GroupInfo":[...], one entry per
+// lookup, each with its own GroupId, ErrorCode and ErrorInfo.
+func (a *answer) groupInfos(list []tally.GroupLookup) {
+	a.field("GroupInfo")
+	a.b = append(a.b, '[')
+	for i, res := range list {
+		if i > 0 {
+			a.b = append(a.b, ',')
+		}
+		a.groupInfo(res)
+	}
+	a.b = append(a.b, ']')
+}
+
+// groupInfo appends one entry of get_group_info's GroupInfo.
+func (a *answer) groupInfo(res tally.GroupLookup) {
+	a.b = append(a.b, `{"GroupId":`...)
+	a.b = appendString(a.b, res.ID)
+	a.int("ErrorCode", int64(tally.ErrorCode(res.Err)))
+	a.str("ErrorInfo", tally.ErrorInfo(res.Err))
+	if g := res.Group; g != nil {
+		a.str("Type", string(g.Type))
+		a.str("Name", g.Name)
+		a.str("Owner_Account", g.Owner)
+		a.int("CreateTime", g.CreateTime)
+		a.str("Introduction", g.Introduction)
+		a.str("Notification", g.Notification)
+		a.str("FaceUrl", g.FaceURL)
+		a.uint("MaxMemberCount", uint64(g.MaxMemberCount))
+	}
+	a.b = append(a.b, '}')
+}
+
+// groupPage appends the fields of one page of get_appid_group_list.
+func (a *answer) groupPage(page tally.GroupPage) {
+	a.int("TotalCount", int64(page.Total))
+	a.field("GroupIdList")
+	a.b = append(a.b, '[')
+	for i, id := range page.IDs {
+		if i > 0 {
+			a.b = append(a.b, ',')
+		}
+		a.b = append(a.b, `{"GroupId":`...)
+		a.b = appendString(a.b, id)
+		a.b = append(a.b, '}')
+	}
+	a.b = append(a.b, ']')
+	a.uint("Next", page.Next)
 }
 
 const hex = "0123456789abcdef"

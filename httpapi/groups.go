@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"math"
 
@@ -10,8 +9,8 @@ import (
 	"github.com/tallyserver/tally"
 )
 
-func (s *Server) createGroup(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	typeName, err := requiredString(o, "Type")
+func (s *Server) createGroup(c *call) error {
+	typeName, err := requiredString(c.body, "Type")
 	if err != nil {
 		return err
 	}
@@ -20,7 +19,7 @@ func (s *Server) createGroup(ctx context.Context, app uint32, o *fastjson.Object
 		return invalid("Type %q is not a group type; use Private (Work), Public, ChatRoom (Meeting), AVChatRoom or Community", typeName)
 	}
 	g := &tally.Group{Type: typ}
-	if g.Name, err = requiredString(o, "Name"); err != nil {
+	if g.Name, err = requiredString(c.body, "Name"); err != nil {
 		return err
 	}
 	if n := len(g.Name); n == 0 || n > tally.MaxGroupNameLen {
@@ -28,7 +27,7 @@ func (s *Server) createGroup(ctx context.Context, app uint32, o *fastjson.Object
 	}
 	// An empty GroupId asks for a generated one, as an omitted one does:
 	// clients that serialise an unset string field send "".
-	if g.ID, _, err = stringField(o, "GroupId"); err != nil {
+	if g.ID, _, err = stringField(c.body, "GroupId"); err != nil {
 		return err
 	}
 	if g.ID != "" {
@@ -45,33 +44,33 @@ func (s *Server) createGroup(ctx context.Context, app uint32, o *fastjson.Object
 		{"Notification", &g.Notification},
 		{"FaceUrl", &g.FaceURL},
 	} {
-		if *f.dst, _, err = stringField(o, f.name); err != nil {
+		if *f.dst, _, err = stringField(c.body, f.name); err != nil {
 			return err
 		}
 	}
-	n, _, err := intField(o, "MaxMemberCount", 0, math.MaxUint32)
+	n, _, err := intField(c.body, "MaxMemberCount", 0, math.MaxUint32)
 	if err != nil {
 		return err
 	}
 	g.MaxMemberCount = uint32(n)
 
-	if err := s.store.CreateGroup(ctx, app, g); err != nil {
+	if err := s.store.CreateGroup(c.ctx, c.app.SDKAppID, g); err != nil {
 		return err
 	}
-	r.str("GroupId", g.ID)
+	c.answer.str("GroupId", g.ID)
 	return nil
 }
 
-func (s *Server) destroyGroup(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	id, err := groupID(o)
+func (s *Server) destroyGroup(c *call) error {
+	id, err := groupID(c.body)
 	if err != nil {
 		return err
 	}
-	return s.store.DestroyGroup(ctx, app, id)
+	return s.store.DestroyGroup(c.ctx, c.app.SDKAppID, id)
 }
 
-func (s *Server) getGroupInfo(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
-	list, ok, err := arrayField(o, "GroupIdList")
+func (s *Server) getGroupInfo(c *call) error {
+	list, ok, err := arrayField(c.body, "GroupIdList")
 	if err != nil {
 		return err
 	}
@@ -86,68 +85,44 @@ func (s *Server) getGroupInfo(ctx context.Context, app uint32, o *fastjson.Objec
 	}
 	// Malformed ids get their own ErrorCode in the answer instead of
 	// failing the whole call, like missing ones.
+	res := make([]tally.GroupLookup, len(ids))
 	var valid []string
-	for _, id := range ids {
-		if tally.CheckGroupID(id) == nil {
+	for i, id := range ids {
+		res[i] = tally.GroupLookup{ID: id, Err: tally.CheckGroupID(id)}
+		if res[i].Err == nil {
 			valid = append(valid, id)
 		}
 	}
-	found, err := s.store.Groups(ctx, app, valid)
+	found, err := s.store.Groups(c.ctx, c.app.SDKAppID, valid)
 	if err != nil {
 		return err
 	}
-	r.field("GroupInfo")
-	r.b = append(r.b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			r.b = append(r.b, ',')
+	for i := range res {
+		if res[i].Err == nil {
+			res[i], found = found[0], found[1:]
 		}
-		res := tally.GroupLookup{ID: id, Err: tally.CheckGroupID(id)}
-		if res.Err == nil {
-			res, found = found[0], found[1:]
-		}
-		r.groupInfo(res)
 	}
-	r.b = append(r.b, ']')
+	c.answer.groupInfos(res)
 	return nil
 }
 
-// groupInfo appends one entry of get_group_info's GroupInfo.
-func (r *reply) groupInfo(res tally.GroupLookup) {
-	r.b = append(r.b, `{"GroupId":`...)
-	r.b = appendString(r.b, res.ID)
-	r.int("ErrorCode", int64(tally.ErrorCode(res.Err)))
-	r.str("ErrorInfo", tally.ErrorInfo(res.Err))
-	if g := res.Group; g != nil {
-		r.str("Type", string(g.Type))
-		r.str("Name", g.Name)
-		r.str("Owner_Account", g.Owner)
-		r.int("CreateTime", g.CreateTime)
-		r.str("Introduction", g.Introduction)
-		r.str("Notification", g.Notification)
-		r.str("FaceUrl", g.FaceURL)
-		r.uint("MaxMemberCount", uint64(g.MaxMemberCount))
-	}
-	r.b = append(r.b, '}')
-}
-
-func (s *Server) getAppIDGroupList(ctx context.Context, app uint32, o *fastjson.Object, r *reply) error {
+func (s *Server) getAppIDGroupList(c *call) error {
 	f := tally.GroupFilter{Limit: tally.MaxListLimit}
-	limit, ok, err := intField(o, "Limit", 1, tally.MaxListLimit)
+	limit, ok, err := intField(c.body, "Limit", 1, tally.MaxListLimit)
 	if err != nil {
 		return err
 	}
 	if ok {
 		f.Limit = int(limit)
 	}
-	if v := lookup(o, "Next"); v != nil {
+	if v := lookup(c.body, "Next"); v != nil {
 		n, err := v.Uint64()
 		if err != nil || v.Type() != fastjson.TypeNumber {
 			return invalid("Next must be the cursor of a previous answer (an integer of 0 or more), not %s", describe(v))
 		}
 		f.Next = n
 	}
-	typeName, ok, err := stringField(o, "GroupType")
+	typeName, ok, err := stringField(c.body, "GroupType")
 	if err != nil {
 		return err
 	}
@@ -156,22 +131,10 @@ func (s *Server) getAppIDGroupList(ctx context.Context, app uint32, o *fastjson.
 			return invalid("GroupType %q is not a group type; use Private (Work), Public, ChatRoom (Meeting), AVChatRoom or Community", typeName)
 		}
 	}
-	page, err := s.store.ListGroups(ctx, app, f)
+	page, err := s.store.ListGroups(c.ctx, c.app.SDKAppID, f)
 	if err != nil {
 		return err
 	}
-	r.int("TotalCount", int64(page.Total))
-	r.field("GroupIdList")
-	r.b = append(r.b, '[')
-	for i, id := range page.IDs {
-		if i > 0 {
-			r.b = append(r.b, ',')
-		}
-		r.b = append(r.b, `{"GroupId":`...)
-		r.b = appendString(r.b, id)
-		r.b = append(r.b, '}')
-	}
-	r.b = append(r.b, ']')
-	r.uint("Next", page.Next)
+	c.answer.groupPage(page)
 	return nil
 }

@@ -9,19 +9,6 @@ import (
 	"github.com/tallyserver/tally"
 )
 
-// unknownCommand is the command index of a path that names no command, so
-// that such requests are counted too, under the command "unknown".
-const unknownCommand = len(commands)
-
-// commandName returns the name of command index c as the metrics and the
-// log give it.
-func commandName(c int) string {
-	if c == unknownCommand {
-		return "unknown"
-	}
-	return commands[c].name
-}
-
 // codes are the codes of tally's error table, and codePos the position of
 // each in it: the index of a request's counter in metrics.requests.
 var (
@@ -50,7 +37,7 @@ type metrics struct {
 	rateLimited *prometheus.CounterVec
 	oldKeyCalls *prometheus.CounterVec
 
-	// byCode and latency are indexed by command index, with one more
+	// byCode and latency are indexed by command.index, with the last
 	// entry for unknownCommand. (They are slices because an array sized
 	// by len(commands) would make the types refer to each other.)
 	byCode  [][]prometheus.Counter
@@ -77,34 +64,33 @@ func newMetrics() *metrics {
 			Help: "REST calls admitted with a UserSig made with the app's old_secret_key: while it rises, some client has not moved to secret_key yet.",
 		}, []string{"sdkappid"}),
 	}
-	m.byCode = make([][]prometheus.Counter, unknownCommand+1)
-	m.latency = make([]prometheus.Observer, unknownCommand+1)
-	for c := range m.byCode {
-		name := commandName(c)
-		m.byCode[c] = make([]prometheus.Counter, len(codes))
+	all := append(commands[:], unknownCommand)
+	m.byCode = make([][]prometheus.Counter, len(all))
+	m.latency = make([]prometheus.Observer, len(all))
+	for _, cmd := range all {
+		m.byCode[cmd.index] = make([]prometheus.Counter, len(codes))
 		for i, code := range codes {
-			m.byCode[c][i] = m.requests.WithLabelValues(name, strconv.Itoa(int(code.Code)))
+			m.byCode[cmd.index][i] = m.requests.WithLabelValues(cmd.name, strconv.Itoa(int(code.Code)))
 		}
-		m.latency[c] = m.duration.WithLabelValues(name)
+		m.latency[cmd.index] = m.duration.WithLabelValues(cmd.name)
 	}
 	return m
 }
 
-// observe counts one answered call of command c.
-func (m *metrics) observe(c int, code tally.Code, took time.Duration) {
-	pos := okPos
+// observe counts one answered call of cmd.
+func (m *metrics) observe(cmd *command, code tally.Code, took time.Duration) {
+	m.latency[cmd.index].Observe(took.Seconds())
+	pos, ok := okPos, true
 	if code != tally.OK {
-		var ok bool
-		if pos, ok = codePos[code]; !ok {
-			// A code missing from the table is a bug that TestCodeTable
-			// should have caught; it is still counted.
-			m.requests.WithLabelValues(commandName(c), strconv.Itoa(int(code))).Inc()
-			m.latency[c].Observe(took.Seconds())
-			return
-		}
+		pos, ok = codePos[code]
 	}
-	m.byCode[c][pos].Inc()
-	m.latency[c].Observe(took.Seconds())
+	if !ok {
+		// Every code the server answers comes from errors.json, so this
+		// is a bug; the call is still counted.
+		m.requests.WithLabelValues(cmd.name, strconv.Itoa(int(code))).Inc()
+		return
+	}
+	m.byCode[cmd.index][pos].Inc()
 }
 
 // limiters returns the counters of an app's rate-limit refusals.

@@ -69,9 +69,9 @@ func parseRefusal(p []byte) (status int, reason string, ok bool) {
 // that replaces a refusal. It keeps the connection's fate: net/http closes
 // the connection after every refusal, so the answer says so.
 func refusalAnswer(proto []byte, info string) []byte {
-	var rep reply
-	rep.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: info})
-	body := rep.end()
+	var a answer
+	a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: info})
+	body := a.end()
 	b := make([]byte, 0, 192+len(body))
 	b = append(b, proto...)
 	b = append(b, " 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: "...)

@@ -58,20 +58,13 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-// callInfo is what the log line of a failed call names beyond its
-// command: serve fills it in as far as it gets.
-type callInfo struct {
-	sdkappid, identifier string
-	parsed               bool // the query parsed, so the fields above are from it
-}
-
 // logFailure writes the one line that every failed call gets. Client
 // errors are Info, since the server is fine and only the caller can act;
 // internal errors are Error. Neither the UserSig nor any secret key can
 // reach the line: the query is read only for sdkappid and identifier, and
 // no error of authentication quotes a sig or a key (a test holds the log to
 // that).
-func (s *Server) logFailure(r *http.Request, c int, id string, info *callInfo, code tally.Code, err error) {
+func (s *Server) logFailure(r *http.Request, c *call, id string, code tally.Code, err error) {
 	level := slog.LevelInfo
 	msg := tally.ErrorInfo(err)
 	if code == tally.ErrInternal {
@@ -83,21 +76,21 @@ func (s *Server) logFailure(r *http.Request, c int, id string, info *callInfo, c
 	if !s.log.Enabled(context.Background(), level) {
 		return
 	}
-	if !info.parsed {
+	if !c.queryRead {
 		// A query that did not parse is read leniently, for the log only:
 		// url.Values skips the pairs it cannot decode.
 		q := r.URL.Query()
-		info.sdkappid, info.identifier = q.Get("sdkappid"), q.Get("identifier")
+		c.sdkappid, c.identifier = q.Get("sdkappid"), q.Get("identifier")
 	}
 	attrs := []slog.Attr{
-		slog.String("command", commandName(c)),
-		slog.String("sdkappid", info.sdkappid),
-		slog.String("identifier", info.identifier),
+		slog.String("command", c.cmd.name),
+		slog.String("sdkappid", c.sdkappid),
+		slog.String("identifier", c.identifier),
 		slog.Int("code", int(code)),
 		slog.String("request_id", id),
 		slog.String("error", msg),
 	}
-	if c == unknownCommand {
+	if c.cmd == unknownCommand {
 		attrs = append(attrs, slog.String("path", r.URL.Path))
 	}
 	s.log.LogAttrs(context.Background(), level, "request failed", attrs...)

@@ -40,7 +40,7 @@ type Server struct {
 
 	metrics *metrics
 	parsers fastjson.ParserPool
-	bufs    sync.Pool
+	calls   sync.Pool // of *call
 }
 
 // NewServer returns a server for apps on store. apps must have passed
@@ -96,34 +96,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start := time.Now()
-	c, ok := commandIndex[r.URL.Path]
-	if !ok {
-		c = unknownCommand
-	}
 	id := s.requestID(r)
-	buf, _ := s.bufs.Get().(*[]byte)
-	if buf == nil {
-		buf = new([]byte)
-	}
-	rep := reply{b: (*buf)[:0]}
-	var info callInfo
+	c := s.newCall(r.Context(), lookupCommand(r.URL.Path))
+	defer s.freeCall(c)
 	code := tally.OK
-	if err := s.serve(r, c, start, &rep, &info); err != nil {
+	if err := s.serve(r, c, start); err != nil {
 		code = tally.ErrorCode(err)
-		s.logFailure(r, c, id, &info, code, err)
-		rep.fail(err)
+		s.logFailure(r, c, id, code, err)
+		c.answer.fail(err)
 	}
-	body := rep.end()
+	body := c.answer.end()
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json; charset=utf-8"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	h[RequestIDHeader] = []string{id}
 	w.Write(body)
-	if cap(body) <= 64<<10 {
-		*buf = body
-		s.bufs.Put(buf)
-	}
-	s.metrics.observe(c, code, time.Since(start))
+	s.metrics.observe(c.cmd, code, time.Since(start))
 }
 
 // health answers /healthz: 200 "ok", or 503 with the reason when the store
@@ -141,10 +129,10 @@ func (s *Server) health(w http.ResponseWriter) {
 }
 
 // serve runs the checks in Tencent's order: the URL, authentication, rate
-// limits, and only then the body. c is the command the path names, or
-// unknownCommand, and now the time the call arrived. It records in info
-// what the log line of a failure names.
-func (s *Server) serve(r *http.Request, c int, now time.Time, rep *reply, info *callInfo) error {
+// limits, and only then the body; now is the time the call arrived. It
+// fills c in as it goes, so that a failure's log line can name what was
+// known of the call, and the handler finds the app and body in it.
+func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 	if r.Method != http.MethodPost {
 		return tally.Errorf(tally.ErrBadHTTPRequest, "method %s is not allowed; the REST API takes POST", r.Method)
 	}
@@ -152,41 +140,38 @@ func (s *Server) serve(r *http.Request, c int, now time.Time, rep *reply, info *
 	if err != nil {
 		return err
 	}
-	*info = callInfo{sdkappid: q.sdkappid, identifier: q.identifier, parsed: true}
-	st, err := s.authenticate(q)
-	if err != nil {
+	c.sdkappid, c.identifier, c.queryRead = q.sdkappid, q.identifier, true
+	if c.app, err = s.authenticate(q); err != nil {
 		return err
 	}
-	if c == unknownCommand {
+	if c.cmd == unknownCommand {
 		return tally.Errorf(tally.ErrUnknownCommand, "unknown service or command %q", r.URL.Path)
 	}
-	if err := st.admit(c, now); err != nil {
+	if err := c.app.admit(c.cmd, now); err != nil {
 		return err
 	}
 
 	// fastjson copies what it parses, so the buffer that holds the body
 	// can then hold the answer.
-	body, err := readBody(r, rep.b)
+	body, err := readBody(r, c.answer.b)
 	if err != nil {
 		return err
 	}
 	p := s.parsers.Get()
 	defer s.parsers.Put(p)
-	o, err := parseBody(p, body)
-	if err != nil {
+	if c.body, err = parseBody(p, body); err != nil {
 		return err
 	}
-	cmd := &commands[c]
-	if cmd.counters && !st.Edition.HasGroupCounters() {
+	if c.cmd.counters && !c.app.Edition.HasGroupCounters() {
 		return tally.Errorf(tally.ErrEditionRequired, "%s needs the pro edition or above; app %d has %s",
-			cmd.name, st.SDKAppID, st.Edition)
+			c.cmd.name, c.app.SDKAppID, c.app.Edition)
 	}
-	rep.ok()
-	return cmd.handle(s, r.Context(), st.SDKAppID, o, rep)
+	c.answer.ok()
+	return c.cmd.handle(s, c)
 }
 
 // readBody reads at most MaxBodyBytes into buf's spare capacity, so that
-// the pooled buffer is reused rather than a new one made per request. (A
+// the pooled answer buffer is reused rather than a new one made per request. (A
 // bytes.Buffer would grow it on every call: ReadFrom insists on 512 free
 // bytes before it reads.)
 func readBody(r *http.Request, buf []byte) ([]byte, error) {

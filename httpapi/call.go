@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/valyala/fastjson"
+)
+
+// call is one REST call on its way through the server: what the checks
+// before the handler found out, what the handler reads and the answer it
+// builds. One call is taken from the server's pool for each request, with
+// the buffer of an earlier answer, so that serving a call allocates neither.
+type call struct {
+	ctx context.Context
+	cmd *command
+	// app is the authenticated app, and body the parsed request body;
+	// both are set before a handler runs.
+	app  *appState
+	body *fastjson.Object
+	// answer is built by the handler after the envelope that the server
+	// has started.
+	answer answer
+
+	// sdkappid and identifier are the URL's, for the log line of a failed
+	// call; queryRead says the query parsed, so that they are set.
+	sdkappid, identifier string
+	queryRead            bool
+}
+
+// maxPooledAnswer bounds the buffer a call keeps when it goes back to the
+// pool: a rare large answer should not pin its memory for good.
+const maxPooledAnswer = 64 << 10
+
+// newCall returns a call from the pool, cleared, for cmd.
+func (s *Server) newCall(ctx context.Context, cmd *command) *call {
+	c, _ := s.calls.Get().(*call)
+	if c == nil {
+		c = new(call)
+	}
+	*c = call{ctx: ctx, cmd: cmd, answer: answer{b: c.answer.b[:0]}}
+	return c
+}
+
+// freeCall returns c to the pool. Nothing of c may be used after.
+func (s *Server) freeCall(c *call) {
+	b := c.answer.b
+	if cap(b) > maxPooledAnswer {
+		b = nil
+	}
+	// Drop the references to the request, which the pool would otherwise
+	// keep alive.
+	*c = call{answer: answer{b: b[:0]}}
+	s.calls.Put(c)
+}
