@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/valyala/fastjson"
 
@@ -72,11 +73,11 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 			}
 		}
 		vname := fmt.Sprintf("GroupCounter[%d].Value", i)
-		val := item.Get("Value")
+		val := lookup(item, "Value")
 		if val == nil {
 			return nil, invalid("%s is required", vname)
 		}
-		n, err := int64Value(val, vname)
+		n, err := intValue(val, vname, math.MinInt64, math.MaxInt64)
 		if err != nil {
 			return nil, err
 		}

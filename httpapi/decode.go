@@ -82,29 +82,25 @@ func groupID(o *fastjson.Object) (string, error) {
 	return id, tally.CheckGroupID(id)
 }
 
-// int64Value reads a JSON integer that fits an int64. 5.0, 1e3, "5" and
-// out-of-range numbers are refused: the protocol's values are exact.
-func int64Value(v *fastjson.Value, name string) (int64, error) {
-	if v.Type() == fastjson.TypeNumber {
-		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil {
-			return n, nil
-		}
-	}
-	return 0, invalid("%s must be an integer from %d to %d, not %s", name, int64(-1<<63), int64(1<<63-1), describe(v))
-}
-
 // intField reads an optional integer field that must lie in [min, max].
 func intField(o *fastjson.Object, name string, min, max int64) (n int64, ok bool, err error) {
 	v := lookup(o, name)
 	if v == nil {
 		return 0, false, nil
 	}
+	n, err = intValue(v, name, min, max)
+	return n, err == nil, err
+}
+
+// intValue reads a JSON integer that lies in [min, max]. 5.0, 1e3, "5" and
+// numbers out of range are refused: the protocol's values are exact.
+func intValue(v *fastjson.Value, name string, min, max int64) (int64, error) {
 	if v.Type() == fastjson.TypeNumber {
 		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil && n >= min && n <= max {
-			return n, true, nil
+			return n, nil
 		}
 	}
-	return 0, false, invalid("%s must be an integer from %d to %d, not %s", name, min, max, describe(v))
+	return 0, invalid("%s must be an integer from %d to %d, not %s", name, min, max, describe(v))
 }
 
 // arrayField reads an optional array field.
