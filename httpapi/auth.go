@@ -81,8 +81,8 @@ func unescapeQuery(s string) (string, error) {
 }
 
 // authenticate finds the app and checks that the caller is one of its
-// admins holding a valid UserSig.
-func (s *Server) authenticate(q query) (*appState, error) {
+// admins holding a UserSig valid at now.
+func (s *Server) authenticate(q query, now time.Time) (*appState, error) {
 	if q.sdkappid == "" {
 		return nil, tally.Errorf(tally.ErrMissingSDKAppID, "sdkappid is missing from the URL")
 	}
@@ -103,7 +103,7 @@ func (s *Server) authenticate(q query) (*appState, error) {
 	case q.usersig == "":
 		return nil, tally.Errorf(tally.ErrMissingAuth, "usersig is missing from the URL")
 	}
-	if err := st.verify(q.usersig, q.identifier, s.Now()); err != nil {
+	if err := st.verify(q.usersig, q.identifier, now); err != nil {
 		return nil, err
 	}
 	if !st.IsAdmin(q.identifier) {

@@ -32,7 +32,8 @@ type Server struct {
 	// the one before it.
 	setAppsMu sync.Mutex
 	log       *slog.Logger
-	// Now is the clock UserSigs are checked against; tests move it.
+	// Now is the clock that UserSigs and rate limits are checked
+	// against; tests fix or move it.
 	Now func() time.Time
 	// Metrics, if not nil, answers GET /metrics: a Prometheus handler
 	// such as promhttp.HandlerFor a registry that holds the server.
@@ -100,7 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := s.newCall(r.Context(), lookupCommand(r.URL.Path))
 	defer s.freeCall(c)
 	code := tally.OK
-	if err := s.serve(r, c, start); err != nil {
+	if err := s.serve(r, c, s.Now()); err != nil {
 		code = tally.ErrorCode(err)
 		s.logFailure(r, c, id, code, err)
 		c.answer.fail(err)
@@ -129,9 +130,10 @@ func (s *Server) health(w http.ResponseWriter) {
 }
 
 // serve runs the checks in Tencent's order: the URL, authentication, rate
-// limits, and only then the body; now is the time the call arrived. It
-// fills c in as it goes, so that a failure's log line can name what was
-// known of the call, and the handler finds the app and body in it.
+// limits, and only then the body; now is the time the call arrived, by the
+// server's clock. It fills c in as it goes, so that a failure's log line
+// can name what was known of the call, and the handler finds the app and
+// body in it.
 func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 	if r.Method != http.MethodPost {
 		return tally.Errorf(tally.ErrBadHTTPRequest, "method %s is not allowed; the REST API takes POST", r.Method)
@@ -141,7 +143,7 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 		return err
 	}
 	c.sdkappid, c.identifier, c.queryRead = q.sdkappid, q.identifier, true
-	if c.app, err = s.authenticate(q); err != nil {
+	if c.app, err = s.authenticate(q, now); err != nil {
 		return err
 	}
 	if c.cmd == unknownCommand {
