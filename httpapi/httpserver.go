@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 )
@@ -61,7 +60,7 @@ func (lim Limits) withDefaults() Limits {
 }
 
 // NewHTTPServer returns the net/http server that serves h within lim. Serve
-// it on a listener from Listen or WrapListener with the same limits: those
+// it on a listener from WrapListener with the same limits, which
 // turn net/http's own plain-text refusals into envelopes, and rely on the
 // ConnState hook set here to tell where each request starts (a caller that
 // sets its own ConnState must call the one it replaces). log receives
@@ -93,14 +92,4 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, lim Limits) *http.Server {
 		DisableGeneralOptionsHandler: true,
 		ConnState:                    trackRequestStart,
 	}
-}
-
-// Listen listens on the network address and wraps the listener with
-// WrapListener.
-func Listen(network, addr string, lim Limits) (net.Listener, error) {
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return WrapListener(ln, lim), nil
 }
