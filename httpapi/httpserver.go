@@ -60,7 +60,7 @@ func (lim Limits) withDefaults() Limits {
 }
 
 // NewHTTPServer returns the net/http server that serves h within lim. Serve
-// it on a listener from WrapListener with the same limits, which
+// it on a listener from WrapListener with the same limits: its connections
 // turn net/http's own plain-text refusals into envelopes, and rely on the
 // ConnState hook set here to tell where each request starts (a caller that
 // sets its own ConnState must call the one it replaces). log receives
