@@ -50,36 +50,35 @@ func (a *answer) uint(name string, v uint64) {
 	a.b = strconv.AppendUint(a.b, v, 10)
 }
 
-// counters appends "GroupCounter":[{"Key":..,"Value":..},...]; the array is
-// written even when empty, as clients index it without checking.
-func (a *answer) counters(cs []tally.Counter) {
-	a.field("GroupCounter")
+// appendList appends "name":[...], one element per item written by elem.
+// The array is written even when empty, as clients index it without
+// checking.
+func appendList[T any](a *answer, name string, items []T, elem func(a *answer, item T)) {
+	a.field(name)
 	a.b = append(a.b, '[')
-	for i, c := range cs {
+	for i, it := range items {
 		if i > 0 {
 			a.b = append(a.b, ',')
 		}
-		a.b = append(a.b, `{"Key":`...)
-		a.b = appendString(a.b, c.Key)
-		a.b = append(a.b, `,"Value":`...)
-		a.b = strconv.AppendInt(a.b, c.Value, 10)
-		a.b = append(a.b, '}')
+		elem(a, it)
 	}
 	a.b = append(a.b, ']')
+}
+
+// counters appends "GroupCounter":[{"Key":..,"Value":..},...].
+func (a *answer) counters(cs []tally.Counter) {
+	appendList(a, "GroupCounter", cs, func(a *answer, c tally.Counter) {
+		a.b = append(a.b, `{"Key":`...)
+		a.b = appendString(a.b, c.Key)
+		a.int("Value", c.Value)
+		a.b = append(a.b, '}')
+	})
 }
 
 // groupInfos appends get_group_info's "GroupInfo":[...], one entry per
 // lookup, each with its own GroupId, ErrorCode and ErrorInfo.
 func (a *answer) groupInfos(list []tally.GroupLookup) {
-	a.field("GroupInfo")
-	a.b = append(a.b, '[')
-	for i, res := range list {
-		if i > 0 {
-			a.b = append(a.b, ',')
-		}
-		a.groupInfo(res)
-	}
-	a.b = append(a.b, ']')
+	appendList(a, "GroupInfo", list, (*answer).groupInfo)
 }
 
 // groupInfo appends one entry of get_group_info's GroupInfo.
@@ -104,17 +103,11 @@ func (a *answer) groupInfo(res tally.GroupLookup) {
 // groupPage appends the fields of one page of get_appid_group_list.
 func (a *answer) groupPage(page tally.GroupPage) {
 	a.int("TotalCount", int64(page.Total))
-	a.field("GroupIdList")
-	a.b = append(a.b, '[')
-	for i, id := range page.IDs {
-		if i > 0 {
-			a.b = append(a.b, ',')
-		}
+	appendList(a, "GroupIdList", page.IDs, func(a *answer, id string) {
 		a.b = append(a.b, `{"GroupId":`...)
 		a.b = appendString(a.b, id)
 		a.b = append(a.b, '}')
-	}
-	a.b = append(a.b, ']')
+	})
 	a.uint("Next", page.Next)
 }
 
