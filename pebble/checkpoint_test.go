@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/pebble/internal/faulttest"
 )
 
 // dump returns every group of the test app with its counters, as text that
@@ -122,12 +123,12 @@ func TestCheckpointRefusals(t *testing.T) {
 		}
 	})
 	t.Run("faulted", func(t *testing.T) {
-		var in injector
+		var in faulttest.Injector
 		dir := t.TempDir()
 		s := openOn(t, errorfs.Wrap(vfs.Default, &in), filepath.Join(dir, "store"))
 		mustCreate(t, s, testApp, "g", tally.GroupPublic)
 		// Every WAL sync fails from now on, so the store cannot reopen.
-		in.set(fail(errIO, syncOps, ".log"))
+		in.Set(faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, ".log"))
 		if _, err := increase(s, "g", 1); err == nil {
 			t.Fatal("an increase succeeded though its WAL sync failed")
 		}
@@ -146,7 +147,7 @@ func TestCheckpointRefusals(t *testing.T) {
 // through its faultFS, counts a fault and serves again once it has
 // reopened, with everything it had acknowledged.
 func TestCheckpointFault(t *testing.T) {
-	var in injector
+	var in faulttest.Injector
 	dir := t.TempDir()
 	s := openOn(t, errorfs.Wrap(vfs.Default, &in), filepath.Join(dir, "store"))
 	mustCreate(t, s, testApp, "g", tally.GroupPublic)
@@ -154,8 +155,8 @@ func TestCheckpointFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := filepath.Join(dir, "cp")
-	in.set(func(op errorfs.Op) error {
-		if strings.HasPrefix(op.Path, cp) && isKind(op, append([]errorfs.OpKind{errorfs.OpCreate}, writeOps...)) {
+	in.Set(func(op errorfs.Op) error {
+		if strings.HasPrefix(op.Path, cp) && faulttest.IsKind(op, append([]errorfs.OpKind{errorfs.OpCreate}, faulttest.WriteOps...)) {
 			return syscall.ENOSPC
 		}
 		return nil
@@ -172,7 +173,7 @@ func TestCheckpointFault(t *testing.T) {
 	if v := mustValue(t, s, "g"); v != 3 {
 		t.Errorf("after the reopening g is %d, want 3", v)
 	}
-	in.set(nil)
+	in.Set(nil)
 	if err := s.Checkpoint(cp); err != nil {
 		t.Errorf("Checkpoint once the disk has room: %v", err)
 	}

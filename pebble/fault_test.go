@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/pebble/internal/faulttest"
 )
 
 // faultCases are the storage faults the store must survive. trigger, if
@@ -22,13 +23,13 @@ var faultCases = []struct {
 	inject  func(errorfs.Op) error
 	trigger func(s *Store)
 }{
-	{"wal-fsync-fails", fail(errIO, syncOps, ".log"), nil},
-	{"wal-disk-full", fail(syscall.ENOSPC, writeOps, ".log"), nil},
-	{"flush-fails", fail(errIO, dataOps, ".sst"), func(s *Store) { s.flush() }},
-	{"flush-disk-full", fail(syscall.ENOSPC, writeOps, ".sst"), func(s *Store) { s.flush() }},
+	{"wal-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, ".log"), nil},
+	{"wal-disk-full", faulttest.Fail(syscall.ENOSPC, faulttest.WriteOps, ".log"), nil},
+	{"flush-fails", faulttest.Fail(faulttest.ErrIO, faulttest.DataOps, ".sst"), func(s *Store) { s.flush() }},
+	{"flush-disk-full", faulttest.Fail(syscall.ENOSPC, faulttest.WriteOps, ".sst"), func(s *Store) { s.flush() }},
 	// Recording a flush in the MANIFEST fails: Pebble would exit.
-	{"manifest-fsync-fails", fail(errIO, syncOps, "MANIFEST-"), func(s *Store) { s.flush() }},
-	{"compaction-fails", fail(errIO, dataOps, ".sst"), func(s *Store) { s.compact() }},
+	{"manifest-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, "MANIFEST-"), func(s *Store) { s.flush() }},
+	{"compaction-fails", faulttest.Fail(faulttest.ErrIO, faulttest.DataOps, ".sst"), func(s *Store) { s.compact() }},
 }
 
 // TestStorageFault runs writers and readers against a store, injects a
@@ -41,7 +42,7 @@ func TestStorageFault(t *testing.T) {
 	for _, fc := range faultCases {
 		for _, tfs := range testFSes {
 			t.Run(fc.name+"/"+tfs.name, func(t *testing.T) {
-				var in injector
+				var in faulttest.Injector
 				fs, dir, crash := tfs.make(t, &in)
 				s := openOn(t, fs, dir)
 				groups := []string{"g0", "g1", "g2", "g3"}
@@ -69,7 +70,7 @@ func TestStorageFault(t *testing.T) {
 				w := startLoad(t, s, groups)
 				eventually(t, "writes are acknowledged", func() bool { return w.acked.Load() >= 50 })
 
-				in.set(fc.inject)
+				in.Set(fc.inject)
 				if fc.trigger != nil {
 					fc.trigger(s)
 				}
@@ -87,7 +88,7 @@ func TestStorageFault(t *testing.T) {
 				}
 				time.Sleep(30 * time.Millisecond) // Writers keep trying.
 
-				in.set(nil)
+				in.Set(nil)
 				w.phase.Store(cleared)
 				eventually(t, "the store serves writes again", func() bool { return w.ackedAfterClear.Load() >= 20 })
 				if err := s.Health(); err != nil {

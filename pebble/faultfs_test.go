@@ -11,6 +11,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+
+	"github.com/tallyserver/tally/pebble/internal/faulttest"
 )
 
 // TestFaultFS checks that after its first fault faultFS leaves the disk as
@@ -19,7 +21,7 @@ import (
 // live in memory.
 func TestFaultFS(t *testing.T) {
 	mem := vfs.NewMem()
-	var in injector
+	var in faulttest.Injector
 	var faults int
 	fs := newFaultFS(errorfs.Wrap(mem, &in), func(error) { faults++ })
 	must := func(err error) {
@@ -40,14 +42,14 @@ func TestFaultFS(t *testing.T) {
 	must(err)
 
 	// The fault: a failed sync of the WAL, which is reported done.
-	in.set(fail(errIO, syncOps, ".log"))
+	in.Set(faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, ".log"))
 	_, err = wal.Write([]byte("+lost"))
 	must(err)
 	if err := wal.SyncData(); err != nil {
 		t.Fatalf("failed WAL sync reported as %v, want it dropped", err)
 	}
-	in.set(nil)
-	if !fs.faulted() || faults != 1 || !errors.Is(fs.faultErr(), errIO) {
+	in.Set(nil)
+	if !fs.faulted() || faults != 1 || !errors.Is(fs.faultErr(), faulttest.ErrIO) {
 		t.Fatalf("faulted %v after %d calls of onFault (%v), want the injected error once", fs.faulted(), faults, fs.faultErr())
 	}
 
@@ -109,13 +111,13 @@ func TestFaultFS(t *testing.T) {
 // TestFaultFSCreateFails checks that a failed create, which Pebble does not
 // survive for a WAL or a MANIFEST, is a fault and yields a file in memory.
 func TestFaultFSCreateFails(t *testing.T) {
-	var in injector
+	var in faulttest.Injector
 	mem := vfs.NewMem()
 	fs := newFaultFS(errorfs.Wrap(mem, &in), nil)
 	if err := fs.MkdirAll("/db", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	in.set(fail(errIO, []errorfs.OpKind{errorfs.OpCreate}, ".log"))
+	in.Set(faulttest.Fail(faulttest.ErrIO, []errorfs.OpKind{errorfs.OpCreate}, ".log"))
 	f, err := fs.Create("/db/000005.log", vfs.WriteCategoryUnspecified)
 	if err != nil || !fs.faulted() {
 		t.Fatalf("failed create: %v, faulted %v; want a file and a fault", err, fs.faulted())
@@ -138,16 +140,16 @@ func TestPebbleSurvivesFaults(t *testing.T) {
 		name   string
 		inject func(errorfs.Op) error
 	}{
-		{"wal-fsync-fails", fail(errIO, syncOps, ".log")},
-		{"wal-disk-full", fail(syscall.ENOSPC, writeOps, ".log")},
-		{"wal-create-fails", fail(syscall.ENOSPC, []errorfs.OpKind{errorfs.OpCreate, errorfs.OpReuseForWrite}, ".log")},
-		{"manifest-fsync-fails", fail(errIO, syncOps, "MANIFEST-")},
-		{"directory-fsync-fails", fail(errIO, syncOps, "db")},
-		{"table-write-fails", fail(errIO, writeOps, ".sst")},
+		{"wal-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, ".log")},
+		{"wal-disk-full", faulttest.Fail(syscall.ENOSPC, faulttest.WriteOps, ".log")},
+		{"wal-create-fails", faulttest.Fail(syscall.ENOSPC, []errorfs.OpKind{errorfs.OpCreate, errorfs.OpReuseForWrite}, ".log")},
+		{"manifest-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, "MANIFEST-")},
+		{"directory-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, "db")},
+		{"table-write-fails", faulttest.Fail(faulttest.ErrIO, faulttest.WriteOps, ".sst")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			mem := vfs.NewCrashableMem()
-			var in injector
+			var in faulttest.Injector
 			fs := newFaultFS(errorfs.Wrap(mem, &in), nil)
 			db, err := pebble.Open("/db", &pebble.Options{FS: fs, Logger: &logger{fs: fs, out: silentLogger{}}})
 			if err != nil {
@@ -157,7 +159,7 @@ func TestPebbleSurvivesFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			in.set(c.inject)
+			in.Set(c.inject)
 			value := make([]byte, 1<<10)
 			write := func() {
 				for i := range 100 {
@@ -180,7 +182,7 @@ func TestPebbleSurvivesFaults(t *testing.T) {
 
 			// The disk is as a crash at the fault left it, with the write
 			// acknowledged before the fault.
-			in.set(nil)
+			in.Set(nil)
 			db, err = pebble.Open("/db", &pebble.Options{FS: mem.CrashClone(vfs.CrashCloneCfg{}), Logger: silentLogger{}})
 			if err != nil {
 				t.Fatal(err)
@@ -209,7 +211,7 @@ func TestFaultFSRelativePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	fs.fault(errIO)
+	fs.fault(faulttest.ErrIO)
 	if f, err = fs.Create("./tally-data/000002.sst", vfs.WriteCategoryUnspecified); err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,7 @@ package pebble
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/pebble/internal/faulttest"
 )
 
 // The helpers of the fault and visibility tests: a store on an injecting
@@ -23,67 +21,6 @@ const testApp = 1400000001
 
 var ctx = context.Background()
 
-// injector is an errorfs.Injector whose behaviour a test sets and changes
-// while the store runs. fn may block, to hold an operation back.
-type injector struct {
-	fn atomic.Pointer[func(errorfs.Op) error]
-}
-
-func (in *injector) String() string { return "test injector" }
-
-func (in *injector) MaybeError(op errorfs.Op) error {
-	if fn := in.fn.Load(); fn != nil {
-		return (*fn)(op)
-	}
-	return nil
-}
-
-// set makes fn decide every operation from now on; nil lets all through.
-func (in *injector) set(fn func(errorfs.Op) error) {
-	if fn == nil {
-		in.fn.Store(nil)
-		return
-	}
-	in.fn.Store(&fn)
-}
-
-// fail returns an injection that fails, with err, the operations of the
-// given kinds on the files whose names end with one of suffixes (".log",
-// ".sst") or start with one of them ("MANIFEST-").
-func fail(err error, kinds []errorfs.OpKind, names ...string) func(errorfs.Op) error {
-	return func(op errorfs.Op) error {
-		if isKind(op, kinds) && isNamed(op.Path, names) {
-			return err
-		}
-		return nil
-	}
-}
-
-var (
-	syncOps  = []errorfs.OpKind{errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo}
-	writeOps = []errorfs.OpKind{errorfs.OpFileWrite, errorfs.OpFileWriteAt}
-	dataOps  = append(append([]errorfs.OpKind{}, syncOps...), writeOps...)
-)
-
-func isKind(op errorfs.Op, kinds []errorfs.OpKind) bool {
-	for _, k := range kinds {
-		if op.Kind == k {
-			return true
-		}
-	}
-	return false
-}
-
-func isNamed(path string, names []string) bool {
-	base := path[strings.LastIndex(path, "/")+1:]
-	for _, n := range names {
-		if strings.HasSuffix(base, n) || strings.HasPrefix(base, n) {
-			return true
-		}
-	}
-	return false
-}
-
 // hold holds back the WAL's syncs from when it is made until release.
 type hold struct {
 	held     chan struct{} // Closed when the first sync is held.
@@ -91,21 +28,25 @@ type hold struct {
 	heldOnce sync.Once
 	relOnce  sync.Once
 	err      error // What the held syncs, and all later ones, fail with.
+	// inject is the injection that holds the syncs, for a test that adds
+	// faults of its own to call.
+	inject func(errorfs.Op) error
 }
 
 // holdWALSyncs holds back the WAL's syncs of a store that t has opened. The
 // hold ends when the test does, so that the store can close even if the
 // test failed.
-func holdWALSyncs(t *testing.T, in *injector) *hold {
+func holdWALSyncs(t *testing.T, in *faulttest.Injector) *hold {
 	h := &hold{held: make(chan struct{}), released: make(chan struct{})}
-	in.set(func(op errorfs.Op) error {
-		if !isKind(op, syncOps) || !isNamed(op.Path, []string{".log"}) {
+	h.inject = func(op errorfs.Op) error {
+		if !faulttest.IsKind(op, faulttest.SyncOps) || !faulttest.IsNamed(op.Path, []string{".log"}) {
 			return nil
 		}
 		h.heldOnce.Do(func() { close(h.held) })
 		<-h.released
 		return h.err
-	})
+	}
+	in.Set(h.inject)
 	t.Cleanup(func() { h.release(nil) })
 	return h
 }
@@ -165,18 +106,18 @@ type testFS struct {
 	// make returns the file system on which a store is opened in dir, and
 	// crash, if the file system can crash, returns a copy holding only
 	// what it has synced.
-	make func(t *testing.T, in *injector) (fs vfs.FS, dir string, crash func() vfs.FS)
+	make func(t *testing.T, in *faulttest.Injector) (fs vfs.FS, dir string, crash func() vfs.FS)
 }
 
 // testFSes are the file systems that the fault tests run on: the real disk,
 // in a relative directory as the server's default is, and a memory one that
 // can show what a crash would leave.
 var testFSes = []testFS{
-	{"disk", func(t *testing.T, in *injector) (vfs.FS, string, func() vfs.FS) {
+	{"disk", func(t *testing.T, in *faulttest.Injector) (vfs.FS, string, func() vfs.FS) {
 		t.Chdir(t.TempDir())
 		return errorfs.Wrap(vfs.Default, in), "./tally-data", nil
 	}},
-	{"crashable-mem", func(t *testing.T, in *injector) (vfs.FS, string, func() vfs.FS) {
+	{"crashable-mem", func(t *testing.T, in *faulttest.Injector) (vfs.FS, string, func() vfs.FS) {
 		mem := vfs.NewCrashableMem()
 		return errorfs.Wrap(mem, in), "/db", func() vfs.FS {
 			return mem.CrashClone(vfs.CrashCloneCfg{})
@@ -262,5 +203,3 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func isInternal(err error) bool {
 	return err != nil && tally.ErrorCode(err) == tally.ErrInternal
 }
-
-var errIO = errors.New("injected EIO")

@@ -9,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/pebble/internal/faulttest"
 )
 
 // gather collects the store's metrics through a registry, as a scrape
@@ -143,21 +144,21 @@ func TestMetricsHeld(t *testing.T) {
 // counted again on the reopened database, which may or may not hold the
 // writes that were answered with an error.
 func TestMetricsHeldAfterFault(t *testing.T) {
-	var in injector
+	var in faulttest.Injector
 	fs, dir, _ := testFSes[1].make(t, &in)
 	s := openOn(t, fs, dir)
 	mustCreate(t, s, testApp, "g0", tally.GroupPublic)
 	setKeys(t, s, testApp, "g0", "a", "b")
 	wantHeld(t, s, 1, 2)
 
-	in.set(fail(errIO, syncOps, ".log"))
+	in.Set(faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, ".log"))
 	if _, err := s.UpdateCounters(ctx, testApp, "g0", tally.ModeSet, []tally.Counter{{Key: "c", Value: 1}}); err == nil {
 		t.Fatal("a write succeeded while the WAL's syncs failed")
 	}
 	if err := s.CreateGroup(ctx, testApp, &tally.Group{ID: "g1", Type: tally.GroupPublic, Name: "n"}); err == nil {
 		t.Fatal("a create succeeded on a faulted store")
 	}
-	in.set(nil)
+	in.Set(nil)
 	eventually(t, "the store serves again", s.serving)
 	if s.faults.Load() == 0 {
 		t.Fatal("no fault was recorded")

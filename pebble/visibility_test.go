@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/pebble/internal/faulttest"
 )
 
 // answer renders what a call answered, to compare it with what it should.
@@ -158,7 +159,7 @@ func groupOnOtherLatch(s *Store, ids ...string) string {
 func TestVisibility(t *testing.T) {
 	for _, c := range visibilityCases {
 		t.Run(c.name, func(t *testing.T) {
-			var in injector
+			var in faulttest.Injector
 			s := openOn(t, errorfs.Wrap(vfs.Default, &in), t.TempDir())
 			mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
 			mustCreate(t, s, testApp, "d", tally.GroupAVChatRoom)
@@ -225,7 +226,7 @@ func rawValue(t *testing.T, s *Store, id string) int64 {
 // call had answered with it, though Pebble already showed it.
 func TestCrashWhileSyncHeld(t *testing.T) {
 	mem := vfs.NewCrashableMem()
-	var in injector
+	var in faulttest.Injector
 	s := openOn(t, errorfs.Wrap(mem, &in), "/db")
 	mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
 	if _, err := increase(s, "a", 1); err != nil {
@@ -267,7 +268,7 @@ func TestCrashWhileSyncHeld(t *testing.T) {
 // because flushing what it replays fails too.
 func TestFailedSyncFailsReaders(t *testing.T) {
 	mem := vfs.NewCrashableMem()
-	var in injector
+	var in faulttest.Injector
 	s := openOn(t, errorfs.Wrap(mem, &in), "/db")
 	mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
 	if _, err := increase(s, "a", 1); err != nil {
@@ -275,20 +276,19 @@ func TestFailedSyncFailsReaders(t *testing.T) {
 	}
 
 	h := holdWALSyncs(t, &in)
-	holdFn := in.fn.Load()
-	failTables := fail(errIO, dataOps, ".sst")
-	in.set(func(op errorfs.Op) error {
+	failTables := faulttest.Fail(faulttest.ErrIO, faulttest.DataOps, ".sst")
+	in.Set(func(op errorfs.Op) error {
 		if err := failTables(op); err != nil {
 			return err
 		}
-		return (*holdFn)(op)
+		return h.inject(op)
 	})
 	inc := async(func() error { _, err := increase(s, "a", 1); return err })
 	h.waitHeld(t)
 	read := async(func() string { return answer(s.Counters(ctx, testApp, "a", nil)) })
 	blocked(t, "the read", read, 100*time.Millisecond)
 
-	h.release(errIO)
+	h.release(faulttest.ErrIO)
 	if err := receive(t, "the increment", inc); !isInternal(err) {
 		t.Fatalf("increment whose sync failed: %v, want an internal error", err)
 	}
@@ -304,7 +304,7 @@ func TestFailedSyncFailsReaders(t *testing.T) {
 		t.Fatalf("after a crash during the fault n=%d, want 1", got["a"])
 	}
 
-	in.set(nil)
+	in.Set(nil)
 	var v int64
 	eventually(t, "the store serves again", func() bool {
 		var err error
@@ -332,10 +332,10 @@ func TestPendingKeepsFailedWrite(t *testing.T) {
 	if p := l.pending(); p != nil {
 		t.Fatal("a durable write is still pending")
 	}
-	failed := &commit{done: make(chan struct{}), err: errIO}
+	failed := &commit{done: make(chan struct{}), err: faulttest.ErrIO}
 	close(failed.done)
 	l.last = failed
-	if p := l.pending(); p != failed || p.wait() != errIO {
+	if p := l.pending(); p != failed || p.wait() != faulttest.ErrIO {
 		t.Fatal("a failed write is no longer pending")
 	}
 }
