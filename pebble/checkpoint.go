@@ -24,13 +24,13 @@ import (
 // checkpoint. Should its sync fail later, the original may lose it; it was
 // then answered with an error, which promises neither outcome.
 //
-// Pebble writes the checkpoint through the store's faultFS, there being no
-// other way to give it a file system, so a failed write into dir counts as
-// a storage fault and the store reopens. With dir on the store's file
+// Pebble writes the checkpoint through the store's faultvfs.FS, there being
+// no other way to give it a file system, so a failed write into dir counts
+// as a storage fault and the store reopens. With dir on the store's file
 // system, as it should be, that is a fault of the store's own disk (full,
 // or failing), which the next write would meet anyway. A checkpoint the
 // fault cut short is not trusted, whatever Pebble answered: after a fault
-// faultFS drops the writes of WAL and MANIFEST files, so the copy may lack
+// faultvfs drops the writes of WAL and MANIFEST files, so the copy may lack
 // them. It is removed, and the fault returned.
 func (s *Store) Checkpoint(dir string) error {
 	if err := s.enter(); err != nil {
@@ -42,7 +42,7 @@ func (s *Store) Checkpoint(dir string) error {
 	defer s.closeMu.RUnlock()
 	fs := s.fs
 	err := s.db.Checkpoint(dir, pebble.WithFlushedWAL())
-	if ferr := fs.faultErr(); ferr != nil {
+	if ferr := faultErr(fs); ferr != nil {
 		// Pebble's own cleanup went through the faulted file system,
 		// which no longer touches the disk.
 		_ = s.opts.fs.RemoveAll(dir)

@@ -1,53 +1,45 @@
 package pebble
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/tallyserver/tally/pebble/internal/faultvfs"
 )
 
-// What Pebble v2.1.7 does on a storage fault, and so why the store puts
-// faultFS (faultfs.go) between Pebble and the disk:
-//
-//   - A failed write or sync of the WAL is handed to the batches that sync
-//     was for, and then sticks to the log writer (record/log_writer.go:717,
-//     :732); once the next block fills, commits find it (:843, :950) and
-//     panic (db.go:997), and so does a memtable rotation, which closes the
-//     log (db.go:2822), or fails to create the next one (db.go:2835).
-//   - A failed write or sync of the MANIFEST, when a flush or compaction
-//     records its outcome, calls Logger.Fatalf (version_set.go:671), which
-//     exits the process; a failed directory sync when a marker moves
-//     panics (vfs/atomicfs/marker.go:230).
-//   - A failed flush is retried at once and forever (compaction.go:1482-1494),
-//     so writes soon stall for want of memtables (db.go:2633), holding the
-//     commit pipeline; and Open, which flushes what it replays and waits
-//     for that flush (open.go:534-537), never returns.
-//
-// faultFS keeps every one of these errors from Pebble, which is why the
-// store checks faulted after every sync and read, and takes the faulted
-// incarnation out of service.
+// The store's answer to a storage fault. Pebble does not survive many
+// write errors, so the store opens each incarnation of the database on a
+// faultvfs.FS of its own (see that package for why), which cuts the
+// incarnation off from the disk at its first fault and keeps the errors
+// from Pebble. The store therefore checks Faulted after every sync and
+// read, answers errors from then on, and replaces the faulted incarnation
+// with a new one as soon as the directory opens again.
 
-// openDB opens one incarnation of the database on a faultFS of its own. An
-// incarnation that faults while it opens is closed, and its open fails.
-func (s *Store) openDB() (db *pebble.DB, fs *faultFS, err error) {
-	fs = newFaultFS(s.opts.fs, nil)
-	fs.onFault = func(error) { go s.reopenAfter(fs) }
-	fs.walSyncing = s.metrics.walSyncing
+// openDB opens one incarnation of the database on a faultvfs.FS of its
+// own. An incarnation that faults while it opens is closed, and its open
+// fails.
+func (s *Store) openDB() (db *pebble.DB, fs *faultvfs.FS, err error) {
+	fs = faultvfs.New(s.opts.fs, faultvfs.Hooks{
+		// The reopening runs apart: the goroutine that met the fault may
+		// be the WAL's, which calls holding closeMu are waiting for.
+		OnFault:    func(error) { go s.reopenAfter(fs) },
+		WALSyncing: s.metrics.walSyncing,
+	})
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("pebble: open panicked: %v", r)
 		}
-		if err == nil && fs.faulted() {
+		if err == nil && fs.Faulted() {
 			s.closeFaulted(db, fs)
-			db, err = nil, fs.faultErr()
+			db, err = nil, faultErr(fs)
 		}
 		if err != nil {
 			// Whatever the failed open left running must not reach the
 			// disk, nor keep the directory locked.
-			fs.fault(err)
-			fs.releaseLocks()
+			fs.Fault(err)
+			fs.ReleaseLocks()
 		}
 	}()
 	db, err = pebble.Open(s.dir, pebbleOptions(fs, &logger{fs: fs, out: s.opts.logger}))
@@ -61,7 +53,7 @@ func (s *Store) openDB() (db *pebble.DB, fs *faultFS, err error) {
 // and flushes what it replayed to new, synced tables, so what the store
 // serves afterwards is durable, even a write that was answered with an
 // error but reached the disk.
-func (s *Store) reopenAfter(fs *faultFS) {
+func (s *Store) reopenAfter(fs *faultvfs.FS) {
 	s.closeMu.Lock()
 	if s.closed || s.fs != fs {
 		s.closeMu.Unlock()
@@ -88,7 +80,7 @@ func (s *Store) reopenAfter(fs *faultFS) {
 	s.closeMu.Unlock()
 	defer close(reopened)
 
-	s.opts.logger.Errorf("%v; reopening %s", fs.faultErr(), s.dir)
+	s.opts.logger.Errorf("%v; reopening %s", faultErr(fs), s.dir)
 	s.closeFaulted(db, fs)
 
 	// The first attempt is at once, since a fault may be momentary, unless
@@ -137,7 +129,7 @@ func (s *Store) reopenAfter(fs *faultFS) {
 // its flushes and compactions, which no longer reach the disk, so it should
 // end soon; one that panics or does not end in time is abandoned, and its
 // directory lock released so that the directory can be opened again.
-func (s *Store) closeFaulted(db *pebble.DB, fs *faultFS) {
+func (s *Store) closeFaulted(db *pebble.DB, fs *faultvfs.FS) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -153,25 +145,25 @@ func (s *Store) closeFaulted(db *pebble.DB, fs *faultFS) {
 	case <-time.After(s.opts.closeWait):
 		s.opts.logger.Errorf("pebble: a faulted database did not close within %v; abandoning it", s.opts.closeWait)
 	}
-	fs.releaseLocks()
+	fs.ReleaseLocks()
 }
 
-// logger passes Pebble's errors on and keeps its chatter out. Pebble calls
-// Fatalf, which by default exits the process, on the errors it has no way
-// to survive; here such an error faults the incarnation instead, and the
-// store replaces it. faultFS keeps storage faults from ever reaching
-// Fatalf; what is left is corruption and broken invariants.
-type logger struct {
-	fs  *faultFS
-	out pebble.Logger
+// faultError is what every call answers while the store is faulted; the
+// HTTP layer answers it, like any error that is not a *tally.Error, with
+// 10002.
+type faultError struct{ err error }
+
+func (e *faultError) Error() string {
+	return "pebble: storage fault, the store is unavailable until it has been reopened: " + e.err.Error()
 }
 
-func (l *logger) Infof(string, ...any) {}
+func (e *faultError) Unwrap() error { return e.err }
 
-func (l *logger) Errorf(format string, args ...any) { l.out.Errorf(format, args...) }
-
-func (l *logger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.out.Errorf("pebble: fatal: %s", msg)
-	l.fs.fault(errors.New(msg))
+// faultErr returns what calls answer once fs has faulted, or nil if it has
+// not.
+func faultErr(fs *faultvfs.FS) error {
+	if err := fs.Err(); err != nil {
+		return &faultError{err}
+	}
+	return nil
 }

@@ -164,7 +164,7 @@ func mustValue(t *testing.T, s *Store, id string) int64 {
 func (s *Store) serving() bool {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
-	return s.db != nil && !s.fs.faulted()
+	return s.db != nil && !s.fs.Faulted()
 }
 
 // flush makes Pebble flush its memtable to a table, as it does on its own

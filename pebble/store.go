@@ -20,10 +20,11 @@
 //
 // On a storage fault the store answers errors, never OK, until it has
 // reopened. Pebble panics or exits on a failed write or sync of its WAL or
-// MANIFEST (fault.go), so the store opens it on faultFS (faultfs.go), which
-// treats the first failed write, sync or create as a fault. From then on
-// nothing that incarnation of the database does reaches the disk, as if it
-// had crashed at the fault, while Pebble is told its writes succeed. A
+// MANIFEST (package faultvfs tells where), so the store opens it on a
+// faultvfs.FS, which treats the first failed write, sync or create as a
+// fault. From then on nothing that incarnation of the database does
+// reaches the disk, as if it had crashed at the fault, while Pebble is
+// told its writes succeed. A
 // batch is therefore durable only if no fault had been recorded when its
 // sync returned, and the fault is recorded before the failed sync returns.
 // Once faulted, every call fails with an internal error (10002), reads too,
@@ -48,6 +49,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/pebble/internal/faultvfs"
 )
 
 // Store is a tally.Store on Pebble.
@@ -63,7 +65,7 @@ type Store struct {
 	// db is the current incarnation of the database and fs its file
 	// system; both are nil while the store reopens after a fault.
 	db *pebble.DB
-	fs *faultFS
+	fs *faultvfs.FS
 	// stop is closed by Close, to end a reopening; reopened is closed once
 	// the latest reopening has ended. Both are guarded by closeMu.
 	stop     chan struct{}
@@ -164,13 +166,13 @@ func (s *Store) Close() error {
 	if db == nil {
 		return nil
 	}
-	if fs.faulted() {
+	if fs.Faulted() {
 		s.closeFaulted(db, fs)
 		return nil
 	}
 	err := db.Close()
 	if err == nil {
-		err = fs.faultErr() // The last sync of the WAL may have failed.
+		err = faultErr(fs) // The last sync of the WAL may have failed.
 	}
 	return err
 }
@@ -191,8 +193,8 @@ func (s *Store) enter() error {
 		err = errClosed
 	case s.db == nil:
 		err = errReopening
-	case s.fs.faulted():
-		err = s.fs.faultErr()
+	case s.fs.Faulted():
+		err = faultErr(s.fs)
 	default:
 		return nil
 	}
@@ -274,7 +276,7 @@ func (l *latch) pending() *commit {
 // commit is one batch applied to the memtable, on its way to stable storage.
 type commit struct {
 	b    *pebble.Batch
-	fs   *faultFS
+	fs   *faultvfs.FS
 	done chan struct{}
 	err  error
 }
@@ -300,15 +302,15 @@ func (c *commit) wait() error {
 // sync is called once, by the writer, after it has released its latches: it
 // waits for the fsync that covers the batch, which other writers share, and
 // tells any readers that saw the batch. After a storage fault Pebble
-// reports syncs done that did not reach the disk (faultfs.go), so a batch is
+// reports syncs done that did not reach the disk (faultvfs), so a batch is
 // durable only if its database had not faulted when its sync returned: the
 // fault is recorded before the failed sync returns.
 func (c *commit) sync() error {
 	err := c.b.SyncWait()
 	if err != nil {
-		c.fs.fault(err)
+		c.fs.Fault(err)
 	} else {
-		err = c.fs.faultErr()
+		err = faultErr(c.fs)
 	}
 	c.err = err
 	c.b.Close()
@@ -335,7 +337,7 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 		start = time.Now()
 		if err = s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 			b.Close()
-			s.fs.fault(err)
+			s.fs.Fault(err)
 		} else {
 			c = &commit{b: b, fs: s.fs, done: make(chan struct{})}
 			s.metrics.applied.Add(1)
@@ -364,7 +366,7 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 	}
 	// What fn read was durable unless the database has faulted since the
 	// call entered; then the memtable may hold what a crash takes back.
-	if ferr := s.fs.faultErr(); ferr != nil && (err == nil || errors.As(err, new(*tally.Error))) {
+	if ferr := faultErr(s.fs); ferr != nil && (err == nil || errors.As(err, new(*tally.Error))) {
 		return ferr
 	}
 	return err

@@ -1,21 +1,19 @@
-package pebble
+package faultvfs_test
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"slices"
-	"syscall"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 
 	"github.com/tallyserver/tally/pebble/internal/faulttest"
+	"github.com/tallyserver/tally/pebble/internal/faultvfs"
 )
 
-// TestFaultFS checks that after its first fault faultFS leaves the disk as
+// TestFaultFS checks that after its first fault the FS leaves the disk as
 // it was, while telling Pebble what it needs to go on: writes to the WAL
 // are dropped and reported done, writes to a table fail, and new files
 // live in memory.
@@ -23,7 +21,7 @@ func TestFaultFS(t *testing.T) {
 	mem := vfs.NewMem()
 	var in faulttest.Injector
 	var faults int
-	fs := newFaultFS(errorfs.Wrap(mem, &in), func(error) { faults++ })
+	fs := faultvfs.New(errorfs.Wrap(mem, &in), faultvfs.Hooks{OnFault: func(error) { faults++ }})
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -49,8 +47,8 @@ func TestFaultFS(t *testing.T) {
 		t.Fatalf("failed WAL sync reported as %v, want it dropped", err)
 	}
 	in.Set(nil)
-	if !fs.faulted() || faults != 1 || !errors.Is(fs.faultErr(), faulttest.ErrIO) {
-		t.Fatalf("faulted %v after %d calls of onFault (%v), want the injected error once", fs.faulted(), faults, fs.faultErr())
+	if !fs.Faulted() || faults != 1 || !errors.Is(fs.Err(), faulttest.ErrIO) {
+		t.Fatalf("faulted %v after %d calls of onFault (%v), want the injected error once", fs.Faulted(), faults, fs.Err())
 	}
 
 	// After it, the WAL's writes are dropped, a table's fail.
@@ -113,87 +111,18 @@ func TestFaultFS(t *testing.T) {
 func TestFaultFSCreateFails(t *testing.T) {
 	var in faulttest.Injector
 	mem := vfs.NewMem()
-	fs := newFaultFS(errorfs.Wrap(mem, &in), nil)
+	fs := faultvfs.New(errorfs.Wrap(mem, &in), faultvfs.Hooks{})
 	if err := fs.MkdirAll("/db", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	in.Set(faulttest.Fail(faulttest.ErrIO, []errorfs.OpKind{errorfs.OpCreate}, ".log"))
 	f, err := fs.Create("/db/000005.log", vfs.WriteCategoryUnspecified)
-	if err != nil || !fs.faulted() {
-		t.Fatalf("failed create: %v, faulted %v; want a file and a fault", err, fs.faulted())
+	if err != nil || !fs.Faulted() {
+		t.Fatalf("failed create: %v, faulted %v; want a file and a fault", err, fs.Faulted())
 	}
 	f.Close()
 	if _, err := mem.Stat("/db/000005.log"); err == nil {
 		t.Fatal("the file was created on disk")
-	}
-}
-
-// TestPebbleSurvivesFaults drives Pebble itself, on faultFS, through the
-// work that follows a storage fault when writes keep coming: more than a
-// WAL block of synced writes, a memtable flush, which rotates the WAL and
-// records the flush in the MANIFEST, and Close. Told of these faults,
-// Pebble would panic (db.go:997, db.go:2822, vfs/atomicfs/marker.go:230) or
-// exit (version_set.go:671); on faultFS it goes on, while the disk keeps
-// what it held at the fault.
-func TestPebbleSurvivesFaults(t *testing.T) {
-	for _, c := range []struct {
-		name   string
-		inject func(errorfs.Op) error
-	}{
-		{"wal-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, ".log")},
-		{"wal-disk-full", faulttest.Fail(syscall.ENOSPC, faulttest.WriteOps, ".log")},
-		{"wal-create-fails", faulttest.Fail(syscall.ENOSPC, []errorfs.OpKind{errorfs.OpCreate, errorfs.OpReuseForWrite}, ".log")},
-		{"manifest-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, "MANIFEST-")},
-		{"directory-fsync-fails", faulttest.Fail(faulttest.ErrIO, faulttest.SyncOps, "db")},
-		{"table-write-fails", faulttest.Fail(faulttest.ErrIO, faulttest.WriteOps, ".sst")},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			mem := vfs.NewCrashableMem()
-			var in faulttest.Injector
-			fs := newFaultFS(errorfs.Wrap(mem, &in), nil)
-			db, err := pebble.Open("/db", &pebble.Options{FS: fs, Logger: &logger{fs: fs, out: silentLogger{}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := db.Set([]byte("acked"), []byte("1"), pebble.Sync); err != nil {
-				t.Fatal(err)
-			}
-
-			in.Set(c.inject)
-			value := make([]byte, 1<<10)
-			write := func() {
-				for i := range 100 {
-					if err := db.Set(fmt.Appendf(nil, "k%03d", i), value, pebble.Sync); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			write()
-			if err := db.Flush(); err != nil {
-				t.Fatal(err)
-			}
-			write()
-			if !fs.faulted() {
-				t.Fatal("the injected fault went unnoticed")
-			}
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-
-			// The disk is as a crash at the fault left it, with the write
-			// acknowledged before the fault.
-			in.Set(nil)
-			db, err = pebble.Open("/db", &pebble.Options{FS: mem.CrashClone(vfs.CrashCloneCfg{}), Logger: silentLogger{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			if v, closer, err := db.Get([]byte("acked")); err != nil || string(v) != "1" {
-				t.Fatalf("acknowledged write after the fault: %q, %v", v, err)
-			} else {
-				closer.Close()
-			}
-		})
 	}
 }
 
@@ -202,7 +131,7 @@ func TestPebbleSurvivesFaults(t *testing.T) {
 // "./".
 func TestFaultFSRelativePaths(t *testing.T) {
 	t.Chdir(t.TempDir())
-	fs := newFaultFS(vfs.Default, nil)
+	fs := faultvfs.New(vfs.Default, faultvfs.Hooks{})
 	if err := fs.MkdirAll("./tally-data", 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +140,7 @@ func TestFaultFSRelativePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	fs.fault(faulttest.ErrIO)
+	fs.Fault(faulttest.ErrIO)
 	if f, err = fs.Create("./tally-data/000002.sst", vfs.WriteCategoryUnspecified); err != nil {
 		t.Fatal(err)
 	}
