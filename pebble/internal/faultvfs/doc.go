@@ -6,18 +6,21 @@
 // v2.1.7 does on a storage fault:
 //
 //   - A failed write or sync of the WAL is handed to the batches that sync
-//     was for, and then sticks to the log writer (record/log_writer.go:717,
-//     :732); once the next block fills, commits find it (:843, :950) and
-//     panic (db.go:997), and so does a memtable rotation, which closes the
-//     log (db.go:2822), or fails to create the next one (db.go:2835).
+//     was for, and then sticks to the log writer (LogWriter.flushLoop in
+//     record/log_writer.go); once the next block fills, commits find it
+//     (LogWriter.queueBlock, LogWriter.SyncRecordGeneralized) and panic
+//     (DB.commitWrite in db.go), and so does a memtable rotation, which
+//     closes the log, or fails to create the next one (DB.rotateWAL).
 //   - A failed write or sync of the MANIFEST, when a flush or compaction
-//     records its outcome, calls Logger.Fatalf (version_set.go:671), which
-//     exits the process; a failed directory sync when a marker moves
-//     panics (vfs/atomicfs/marker.go:230).
-//   - A failed flush is retried at once and forever (compaction.go:1482-1494),
-//     so writes soon stall for want of memtables (db.go:2633), holding the
-//     commit pipeline; and Open, which flushes what it replays and waits
-//     for that flush (open.go:534-537), never returns.
+//     records its outcome, calls Logger.Fatalf
+//     (versionSet.UpdateVersionLocked in version_set.go), which exits the
+//     process; a failed directory sync when a marker moves panics
+//     (Marker.Move in vfs/atomicfs/marker.go).
+//   - A failed flush is retried at once and forever (DB.flush in
+//     compaction.go), so writes soon stall for want of memtables
+//     (DB.maybeInduceWriteStall in db.go), holding the commit pipeline;
+//     and Open (open.go), which flushes what it replays and waits for that
+//     flush, never returns.
 //
 // So the first write-side error (a failed write, sync or create) is a
 // storage fault, and from then on nothing the incarnation does reaches the

@@ -17,9 +17,9 @@ import (
 // work that follows a storage fault when writes keep coming: more than a
 // WAL block of synced writes, a memtable flush, which rotates the WAL and
 // records the flush in the MANIFEST, and Close. Told of these faults,
-// Pebble would panic (db.go:997, db.go:2822, vfs/atomicfs/marker.go:230) or
-// exit (version_set.go:671); on an FS it goes on, while the disk keeps
-// what it held at the fault.
+// Pebble would panic (DB.commitWrite, DB.rotateWAL, Marker.Move) or exit
+// (versionSet.UpdateVersionLocked); on an FS it goes on, while the disk
+// keeps what it held at the fault.
 func TestPebbleSurvivesFaults(t *testing.T) {
 	for _, c := range []struct {
 		name   string
