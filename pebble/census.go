@@ -18,13 +18,12 @@ import (
 // The scan reads a snapshot taken before any call can write, and the calls'
 // differences accumulate from zero meanwhile, so that once the scan adds
 // its count the totals are exact; the gauges are absent until then. The
-// scan reads one record per app and one per group that has counters: the
-// memory benchmark's store (500,000 groups of 20 counters) takes 0.27-0.43 s,
-// against 11 ms for the open itself, and a store of that many groups with
-// one counter each as long, which is why it runs in the background rather
-// than delaying the open. After a
-// storage fault the count starts over on the reopened database: a write
-// answered with an error may or may not have survived.
+// scan reads one record per app and one per group that has counters, so it
+// grows with the store and takes many times as long as the open itself
+// (BenchmarkOpenAndCensus, in BENCHMARKS.md), which is why it runs in the
+// background rather than delaying the open. After a storage fault the
+// count starts over on the reopened database: a write answered with an
+// error may or may not have survived.
 type census struct {
 	// groups and counters are the totals, less the scan's until it ends.
 	groups, counters atomic.Int64

@@ -44,7 +44,9 @@ func newStoreMetrics() storeMetrics {
 		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tally_store_commit_duration_seconds",
 			Help: "Time a durable write takes, from applying its batch to the end of the fsync that covers it.",
-			// From a commit on tmpfs (~50µs) to a disk that stalls.
+			// From a commit where fsync costs nothing, as on tmpfs,
+			// to a disk that stalls; BENCHMARKS.md has where commits
+			// fall on tmpfs and on disk.
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16),
 		}),
 		fsyncBatch: prometheus.NewHistogram(prometheus.HistogramOpts{

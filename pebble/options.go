@@ -13,11 +13,11 @@ func pebbleOptions(fs vfs.FS, log pebble.Logger) *pebble.Options {
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             log,
 		// The block cache and memtable sizes bound the server's memory
-		// whatever the number of counters (tallybench memory: about
-		// 52 MiB RSS at 10M counters). They are Pebble's defaults, set
-		// here so that an upgrade of Pebble cannot change them silently;
-		// a larger memtable would also lengthen the WAL replay of a
-		// restart.
+		// whatever the number of counters (tallybench memory, in
+		// BENCHMARKS.md, finds that RSS does not grow with them). They
+		// are Pebble's defaults, set here so that an upgrade of Pebble
+		// cannot change them silently; a larger memtable would also
+		// lengthen the WAL replay of a restart.
 		CacheSize:    8 << 20,
 		MemTableSize: 4 << 20,
 	}
