@@ -18,15 +18,26 @@
 // that write is durable, so is everything the call could have read. A
 // write whose sync failed stays pending, so that whoever read it fails too.
 //
+// A call's context counts only until the call has changed anything. A call
+// whose context is done is given up, with an error and no change, as it
+// enters the store and again once it holds its latches, for its client is
+// gone. From then on it runs to its end whatever its context. A batch
+// applied to the memtable cannot be taken back, so its call waits until it
+// is durable or its sync has failed and answers that, rather than leave in
+// the WAL a write that nobody was told of; a call that read waits, as
+// above, for the writes it may have seen, which takes one fsync at most.
+// The wait for a latch is not cut short either: a latch is held only while
+// a batch is ordered, never during an fsync.
+//
 // On a storage fault the store answers errors, never OK, until it has
 // reopened. Pebble panics or exits on a failed write or sync of its WAL or
 // MANIFEST (package faultvfs tells where), so the store opens it on a
 // faultvfs.FS, which treats the first failed write, sync or create as a
 // fault. From then on nothing that incarnation of the database does
 // reaches the disk, as if it had crashed at the fault, while Pebble is
-// told its writes succeed. A
-// batch is therefore durable only if no fault had been recorded when its
-// sync returned, and the fault is recorded before the failed sync returns.
+// told its writes succeed. A batch is therefore durable only if no fault
+// had been recorded when its sync returned, and the fault is recorded
+// before the failed sync returns.
 // Once faulted, every call fails with an internal error (10002), reads too,
 // for the memtable may hold writes that never became durable; the store
 // closes the incarnation and opens the directory again, with backoff,
@@ -38,6 +49,7 @@ package pebble
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -202,6 +214,26 @@ func (s *Store) enter() error {
 	return err
 }
 
+// enterCall is enter for a call of tally.Store, which first refuses a call
+// whose context is already done: its client is gone, so it need not wait
+// for the store or start work. The caller must call s.closeMu.RUnlock
+// when it returns nil.
+func (s *Store) enterCall(ctx context.Context) error {
+	if err := givenUp(ctx); err != nil {
+		return err
+	}
+	return s.enter()
+}
+
+// givenUp returns the error of a call whose context is done, or nil. A call
+// checks it only before it has applied a write (package doc).
+func givenUp(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pebble: the call was given up before it changed anything: %w", err)
+	}
+	return nil
+}
+
 // Health reports whether the store can serve: nil, or why not (closed, or
 // faulted and reopening). A health check can then tell a load balancer to
 // send calls elsewhere until a storage fault clears.
@@ -322,10 +354,16 @@ func (c *commit) sync() error {
 // and applies the batch fn returns, if any. It returns once the outcome is
 // durable: the batch, or, when fn wrote nothing, every write that fn may
 // have read, for an answer (even ErrGroupNotFound) must not rest on a write
-// that a crash could take back. The caller has entered the store.
-func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error {
+// that a crash could take back. A call whose context is done by the time
+// it holds the latches is given up before fn runs; from then on ctx is not
+// looked at. The caller has entered the store.
+func (s *Store) under(ctx context.Context, fn func() (*pebble.Batch, error), latches ...*latch) error {
 	for _, l := range latches {
 		l.mu.Lock()
+	}
+	if err := givenUp(ctx); err != nil {
+		unlock(latches)
+		return err
 	}
 	b, err := fn()
 	var c *commit
@@ -351,9 +389,7 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 			pending[i] = l.pending()
 		}
 	}
-	for i := len(latches) - 1; i >= 0; i-- {
-		latches[i].mu.Unlock()
-	}
+	unlock(latches)
 	if c != nil {
 		err := c.sync()
 		s.metrics.committed(start)
@@ -370,6 +406,13 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 		return ferr
 	}
 	return err
+}
+
+// unlock releases the latches that under took, the last first.
+func unlock(latches []*latch) {
+	for i := len(latches) - 1; i >= 0; i-- {
+		latches[i].mu.Unlock()
+	}
 }
 
 // get returns a copy of the value at key, or nil when there is none.
