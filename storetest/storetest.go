@@ -5,12 +5,14 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tallyserver/tally"
 )
@@ -43,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"GetCounters", testGetCounters},
 		{"DeleteCounters", testDeleteCounters},
 		{"MissingAndCommunity", testMissingAndCommunity},
+		{"DoneContextChangesNothing", testDoneContextChangesNothing},
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"ConcurrentMultiKey", testConcurrentMultiKey},
 		{"Reopen", testReopen},
@@ -529,5 +532,64 @@ func testReopen(t *testing.T, b Backend) {
 	page, err = s.ListGroups(ctx, app, tally.GroupFilter{Limit: 10})
 	if err != nil || !slices.Equal(page.IDs, []string{id, "after"}) {
 		t.Fatalf("ListGroups after create = %+v, %v", page, err)
+	}
+}
+
+// testDoneContextChangesNothing makes every call with a context that is
+// already done, canceled or past its deadline: its client is gone, so each
+// must fail with the context's error, as an internal error, and change
+// nothing.
+func testDoneContextChangesNothing(t *testing.T, b Backend) {
+	s := open(t, b)
+	mustCreate(t, s, tally.GroupPublic, "g")
+	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, counters("a", 1, "b", 2)); err != nil {
+		t.Fatal(err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	expired, cancelExpired := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancelExpired()
+
+	calls := []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"CreateGroup", func(c context.Context) error {
+			return s.CreateGroup(c, app, &tally.Group{ID: "new", Type: tally.GroupPublic, Name: "n"})
+		}},
+		{"CreateGroup of a generated id", func(c context.Context) error {
+			return s.CreateGroup(c, app, &tally.Group{Type: tally.GroupPublic, Name: "n"})
+		}},
+		{"DestroyGroup", func(c context.Context) error { return s.DestroyGroup(c, app, "g") }},
+		{"Groups", func(c context.Context) error { _, err := s.Groups(c, app, []string{"g"}); return err }},
+		{"ListGroups", func(c context.Context) error {
+			_, err := s.ListGroups(c, app, tally.GroupFilter{Limit: 10})
+			return err
+		}},
+		{"UpdateCounters", func(c context.Context) error {
+			_, err := s.UpdateCounters(c, app, "g", tally.ModeIncrease, counters("a", 1, "c", 3))
+			return err
+		}},
+		{"Counters", func(c context.Context) error { _, err := s.Counters(c, app, "g", nil); return err }},
+		{"DeleteCounters", func(c context.Context) error { return s.DeleteCounters(c, app, "g", nil) }},
+	}
+	for _, done := range []struct {
+		name string
+		ctx  context.Context
+		want error
+	}{{"canceled", canceled, context.Canceled}, {"expired", expired, context.DeadlineExceeded}} {
+		for _, c := range calls {
+			err := c.call(done.ctx)
+			if !errors.Is(err, done.want) {
+				t.Errorf("%s with a %s context: %v, want an error wrapping %v", c.name, done.name, err, done.want)
+			}
+			wantCode(t, c.name+" with a "+done.name+" context", err, tally.ErrInternal)
+		}
+	}
+
+	equal(t, "counters after the calls", mustCounters(t, s, "g"), counters("a", 1, "b", 2))
+	page, err := s.ListGroups(ctx, app, tally.GroupFilter{Limit: 10})
+	if err != nil || page.Total != 1 || !slices.Equal(page.IDs, []string{"g"}) {
+		t.Fatalf("ListGroups after the calls = %+v, %v; want g alone", page, err)
 	}
 }
