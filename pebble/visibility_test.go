@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -223,8 +224,19 @@ func rawValue(t *testing.T, s *Store, id string) int64 {
 
 // TestCrashWhileSyncHeld crashes the file system while an increment is
 // applied but not yet synced. The crash takes the increment back, and no
-// call had answered with it, though Pebble already showed it.
+// call had answered with it, though Pebble already showed it. Canceling
+// the increment's context once it is applied changes none of this: a call
+// that has changed anything runs to its end.
 func TestCrashWhileSyncHeld(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		cancel bool
+	}{{"context-kept", false}, {"context-canceled-after-apply", true}} {
+		t.Run(c.name, func(t *testing.T) { crashWhileSyncHeld(t, c.cancel) })
+	}
+}
+
+func crashWhileSyncHeld(t *testing.T, cancelIncrement bool) {
 	mem := vfs.NewCrashableMem()
 	var in faulttest.Injector
 	s := openOn(t, errorfs.Wrap(mem, &in), "/db")
@@ -234,7 +246,11 @@ func TestCrashWhileSyncHeld(t *testing.T) {
 	}
 
 	h := holdWALSyncs(t, &in)
-	inc := async(func() string { return answer(increase(s, "a", 1)) })
+	incCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inc := async(func() string {
+		return answer(s.UpdateCounters(incCtx, testApp, "a", tally.ModeIncrease, []tally.Counter{{Key: "n", Value: 1}}))
+	})
 	h.waitHeld(t)
 	read := async(func() string { return answer(s.Counters(ctx, testApp, "a", nil)) })
 	// The sync is held once the batch is in the WAL, a moment before Pebble
@@ -242,6 +258,9 @@ func TestCrashWhileSyncHeld(t *testing.T) {
 	eventually(t, "Pebble shows the unsynced n=2", func() bool { return rawValue(t, s, "a") == 2 })
 	blocked(t, "the read", read, 100*time.Millisecond)
 	blocked(t, "the increment", inc, 0)
+	if cancelIncrement {
+		cancel()
+	}
 
 	crashed := mem.CrashClone(vfs.CrashCloneCfg{})
 	if got := valuesAfterCrash(t, crashed, "/db", []string{"a"}); got["a"] != 1 {
