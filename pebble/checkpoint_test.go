@@ -144,7 +144,7 @@ func TestCheckpointRefusals(t *testing.T) {
 
 // TestCheckpointFault makes writing the checkpoint fail, as on a full
 // disk. The checkpoint is refused and removed; the store, which wrote it
-// through its faultFS, counts a fault and serves again once it has
+// through its faultvfs.FS, counts a fault and serves again once it has
 // reopened, with everything it had acknowledged.
 func TestCheckpointFault(t *testing.T) {
 	var in faulttest.Injector

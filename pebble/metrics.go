@@ -21,7 +21,7 @@ type storeMetrics struct {
 	fsyncBatch prometheus.Histogram
 	// applied counts the commits applied to the memtable, and synced holds
 	// applied as of the start of the newest WAL sync. They live in the
-	// Store, not an incarnation's faultFS, so that they carry across a
+	// Store, not an incarnation's faultvfs.FS, so that they carry across a
 	// reopening.
 	applied, synced atomic.Uint64
 }
