@@ -12,7 +12,7 @@ import (
 // UpdateCounters implements tally.Store.
 func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode tally.Mode, items []tally.Counter) ([]tally.Counter, error) {
 	var out []tally.Counter
-	err := s.changeCounters(ctx, app, id, func(cur []tally.Counter) (next []tally.Counter, err error) {
+	err := s.changeCounters(app, id, func(cur []tally.Counter) (next []tally.Counter, err error) {
 		next, out, err = tally.ApplyCounters(cur, mode, items)
 		return next, err
 	})
@@ -24,21 +24,21 @@ func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode 
 
 // DeleteCounters implements tally.Store.
 func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys []string) error {
-	return s.changeCounters(ctx, app, id, func(cur []tally.Counter) ([]tally.Counter, error) {
+	return s.changeCounters(app, id, func(cur []tally.Counter) ([]tally.Counter, error) {
 		return tally.RemoveCounters(cur, keys), nil
 	})
 }
 
 // Counters implements tally.Store.
 func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []string) ([]tally.Counter, error) {
-	if err := s.enterCall(ctx); err != nil {
+	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.closeMu.RUnlock()
 
 	var cur []tally.Counter
 	l := s.groupLatch(app, id)
-	err := s.under(ctx, func() (_ *pebble.Batch, err error) {
+	err := s.under(func() (_ *pebble.Batch, err error) {
 		hot, ok := l.cached(groupKey(tagCount, app, id))
 		if !ok {
 			cur, err = s.counters(app, id)
@@ -57,15 +57,15 @@ func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []stri
 // changeCounters runs one read-modify-write of a group's counters. change
 // gets the current counters and returns the new ones, or an error to change
 // nothing.
-func (s *Store) changeCounters(ctx context.Context, app uint32, id string, change func([]tally.Counter) ([]tally.Counter, error)) error {
-	if err := s.enterCall(ctx); err != nil {
+func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counter) ([]tally.Counter, error)) error {
+	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.closeMu.RUnlock()
 
 	l := s.groupLatch(app, id)
 	var added int // Counter keys the write adds (or, negative, removes).
-	err := s.under(ctx, func() (*pebble.Batch, error) {
+	err := s.under(func() (*pebble.Batch, error) {
 		key := groupKey(tagCount, app, id)
 		cur, ok := l.cached(key)
 		if !ok {

@@ -13,7 +13,7 @@ import (
 
 // CreateGroup implements tally.Store.
 func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group) error {
-	if err := s.enterCall(ctx); err != nil {
+	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.closeMu.RUnlock()
@@ -27,7 +27,7 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group) err
 		rec := groupRecord{Group: *g}
 		rec.ID = id
 		rec.CreateTime = time.Now().Unix()
-		err := s.under(ctx, func() (*pebble.Batch, error) {
+		err := s.under(func() (*pebble.Batch, error) {
 			return s.createGroup(app, &rec)
 		}, s.appLatch(app), s.groupLatch(app, id))
 		if tally.ErrorCode(err) == tally.ErrGroupIDInUse && !custom {
@@ -73,13 +73,13 @@ func (s *Store) createGroup(app uint32, rec *groupRecord) (*pebble.Batch, error)
 
 // DestroyGroup implements tally.Store.
 func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
-	if err := s.enterCall(ctx); err != nil {
+	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.closeMu.RUnlock()
 
 	var counters int64 // Counter keys the destroyed group held.
-	err := s.under(ctx, func() (*pebble.Batch, error) {
+	err := s.under(func() (*pebble.Batch, error) {
 		gk := groupKey(tagGroup, app, id)
 		v, err := s.get(gk)
 		if err != nil {
@@ -122,7 +122,7 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 
 // Groups implements tally.Store.
 func (s *Store) Groups(ctx context.Context, app uint32, ids []string) ([]tally.GroupLookup, error) {
-	if err := s.enterCall(ctx); err != nil {
+	if err := s.enter(); err != nil {
 		return nil, err
 	}
 	defer s.closeMu.RUnlock()
@@ -130,7 +130,7 @@ func (s *Store) Groups(ctx context.Context, app uint32, ids []string) ([]tally.G
 	out := make([]tally.GroupLookup, len(ids))
 	for i, id := range ids {
 		var v []byte
-		err := s.under(ctx, func() (_ *pebble.Batch, err error) {
+		err := s.under(func() (_ *pebble.Batch, err error) {
 			v, err = s.get(groupKey(tagGroup, app, id))
 			return nil, err
 		}, s.groupLatch(app, id))
@@ -153,7 +153,7 @@ func (s *Store) Groups(ctx context.Context, app uint32, ids []string) ([]tally.G
 
 // ListGroups implements tally.Store.
 func (s *Store) ListGroups(ctx context.Context, app uint32, f tally.GroupFilter) (tally.GroupPage, error) {
-	if err := s.enterCall(ctx); err != nil {
+	if err := s.enter(); err != nil {
 		return tally.GroupPage{}, err
 	}
 	defer s.closeMu.RUnlock()
@@ -162,7 +162,7 @@ func (s *Store) ListGroups(ctx context.Context, app uint32, f tally.GroupFilter)
 	// needed only while it is made, to learn which writes it may include.
 	var ar appRecord
 	var it *pebble.Iterator
-	err := s.under(ctx, func() (_ *pebble.Batch, err error) {
+	err := s.under(func() (_ *pebble.Batch, err error) {
 		if ar, err = s.appRecord(app); err != nil {
 			return nil, err
 		}

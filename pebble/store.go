@@ -18,16 +18,14 @@
 // that write is durable, so is everything the call could have read. A
 // write whose sync failed stays pending, so that whoever read it fails too.
 //
-// A call's context counts only until the call has changed anything. A call
-// whose context is done is given up, with an error and no change, as it
-// enters the store and again once it holds its latches, for its client is
-// gone. From then on it runs to its end whatever its context. A batch
-// applied to the memtable cannot be taken back, so its call waits until it
-// is durable or its sync has failed and answers that, rather than leave in
-// the WAL a write that nobody was told of; a call that read waits, as
-// above, for the writes it may have seen, which takes one fsync at most.
-// The wait for a latch is not cut short either: a latch is held only while
-// a batch is ordered, never during an fsync.
+// A call's context is not looked at. net/http cancels a request's context
+// when the client half-closes its connection, though the client still
+// reads the answer, so a call that gave up on a done context would fail a
+// client that is still there. Nor could a call give up once it has applied
+// its batch, which cannot be taken back: it must wait for the sync and
+// answer its outcome. What is left to save, the wait for a latch, is short,
+// since a latch is held only while a batch is ordered, never during an
+// fsync.
 //
 // On a storage fault the store answers errors, never OK, until it has
 // reopened. Pebble panics or exits on a failed write or sync of its WAL or
@@ -49,7 +47,6 @@ package pebble
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -214,26 +211,6 @@ func (s *Store) enter() error {
 	return err
 }
 
-// enterCall is enter for a call of tally.Store, which first refuses a call
-// whose context is already done: its client is gone, so it need not wait
-// for the store or start work. The caller must call s.closeMu.RUnlock
-// when it returns nil.
-func (s *Store) enterCall(ctx context.Context) error {
-	if err := givenUp(ctx); err != nil {
-		return err
-	}
-	return s.enter()
-}
-
-// givenUp returns the error of a call whose context is done, or nil. A call
-// checks it only before it has applied a write (package doc).
-func givenUp(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pebble: the call was given up before it changed anything: %w", err)
-	}
-	return nil
-}
-
 // Health reports whether the store can serve: nil, or why not (closed, or
 // faulted and reopening). A health check can then tell a load balancer to
 // send calls elsewhere until a storage fault clears.
@@ -354,16 +331,10 @@ func (c *commit) sync() error {
 // and applies the batch fn returns, if any. It returns once the outcome is
 // durable: the batch, or, when fn wrote nothing, every write that fn may
 // have read, for an answer (even ErrGroupNotFound) must not rest on a write
-// that a crash could take back. A call whose context is done by the time
-// it holds the latches is given up before fn runs; from then on ctx is not
-// looked at. The caller has entered the store.
-func (s *Store) under(ctx context.Context, fn func() (*pebble.Batch, error), latches ...*latch) error {
+// that a crash could take back. The caller has entered the store.
+func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error {
 	for _, l := range latches {
 		l.mu.Lock()
-	}
-	if err := givenUp(ctx); err != nil {
-		unlock(latches)
-		return err
 	}
 	b, err := fn()
 	var c *commit
@@ -389,7 +360,9 @@ func (s *Store) under(ctx context.Context, fn func() (*pebble.Batch, error), lat
 			pending[i] = l.pending()
 		}
 	}
-	unlock(latches)
+	for i := len(latches) - 1; i >= 0; i-- {
+		latches[i].mu.Unlock()
+	}
 	if c != nil {
 		err := c.sync()
 		s.metrics.committed(start)
@@ -406,13 +379,6 @@ func (s *Store) under(ctx context.Context, fn func() (*pebble.Batch, error), lat
 		return ferr
 	}
 	return err
-}
-
-// unlock releases the latches that under took, the last first.
-func unlock(latches []*latch) {
-	for i := len(latches) - 1; i >= 0; i-- {
-		latches[i].mu.Unlock()
-	}
 }
 
 // get returns a copy of the value at key, or nil when there is none.
