@@ -18,13 +18,15 @@ import "context"
 //   - Errors: failures the client caused are *Error values with the codes
 //     named below; anything else is an internal error and is answered 10002.
 //     A call that fails changes nothing.
-//   - Context: a call whose ctx is done before it starts fails with an
-//     error that wraps ctx.Err() (an internal error: its client is gone)
-//     and changes nothing. A store may give up a call in the same way while
-//     it waits to start, but never once it has begun to change state: such
-//     a call returns only when its change is durable or has failed, as
-//     above, so that a done ctx never lets a caller see or be told of a
-//     state that a crash could take back.
+//   - Context: a store may ignore ctx. The HTTP layer passes the request's,
+//     which net/http cancels when the client half-closes its connection
+//     though the client still waits for the answer, so giving up on a done
+//     ctx can fail a client that is there. A store that honours ctx gives
+//     up a call only before the call has changed anything, with an error
+//     that wraps ctx.Err() (an internal error). Once a call has begun to
+//     change state it returns only when the change is durable or has
+//     failed, as above, so that a done ctx never lets a caller see or be
+//     told of a state that a crash could take back.
 //
 // Arguments have been validated by the caller (ids well formed, keys 1..128
 // bytes, items 1..20 with distinct keys); a Store checks only what needs its

@@ -45,7 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"GetCounters", testGetCounters},
 		{"DeleteCounters", testDeleteCounters},
 		{"MissingAndCommunity", testMissingAndCommunity},
-		{"DoneContextChangesNothing", testDoneContextChangesNothing},
+		{"DoneContextIsAllOrNothing", testDoneContextIsAllOrNothing},
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"ConcurrentMultiKey", testConcurrentMultiKey},
 		{"Reopen", testReopen},
@@ -535,61 +535,79 @@ func testReopen(t *testing.T, b Backend) {
 	}
 }
 
-// testDoneContextChangesNothing makes every call with a context that is
-// already done, canceled or past its deadline: its client is gone, so each
-// must fail with the context's error, as an internal error, and change
-// nothing.
-func testDoneContextChangesNothing(t *testing.T, b Backend) {
+// testDoneContextIsAllOrNothing makes every call with a context that is
+// already done, canceled or past its deadline, as the HTTP layer's is once
+// its client has half-closed the connection. A store may go on regardless
+// or give up, but each call must do all that it does with a live context
+// or, failing with the context's error, nothing.
+func testDoneContextIsAllOrNothing(t *testing.T, b Backend) {
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	expired, cancelExpired := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancelExpired()
+	for _, done := range []struct {
+		name string
+		ctx  context.Context
+	}{{"canceled", canceled}, {"expired", expired}} {
+		t.Run(done.name, func(t *testing.T) { callsWithDoneContext(t, b, done.ctx) })
+	}
+}
+
+func callsWithDoneContext(t *testing.T, b Backend, done context.Context) {
 	s := open(t, b)
 	mustCreate(t, s, tally.GroupPublic, "g")
 	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, counters("a", 1, "b", 2)); err != nil {
 		t.Fatal(err)
 	}
-	canceled, cancel := context.WithCancel(ctx)
-	cancel()
-	expired, cancelExpired := context.WithDeadline(ctx, time.Now().Add(-time.Second))
-	defer cancelExpired()
-
-	calls := []struct {
-		name string
-		call func(context.Context) error
-	}{
-		{"CreateGroup", func(c context.Context) error {
-			return s.CreateGroup(c, app, &tally.Group{ID: "new", Type: tally.GroupPublic, Name: "n"})
-		}},
-		{"CreateGroup of a generated id", func(c context.Context) error {
-			return s.CreateGroup(c, app, &tally.Group{Type: tally.GroupPublic, Name: "n"})
-		}},
-		{"DestroyGroup", func(c context.Context) error { return s.DestroyGroup(c, app, "g") }},
-		{"Groups", func(c context.Context) error { _, err := s.Groups(c, app, []string{"g"}); return err }},
-		{"ListGroups", func(c context.Context) error {
-			_, err := s.ListGroups(c, app, tally.GroupFilter{Limit: 10})
-			return err
-		}},
-		{"UpdateCounters", func(c context.Context) error {
-			_, err := s.UpdateCounters(c, app, "g", tally.ModeIncrease, counters("a", 1, "c", 3))
-			return err
-		}},
-		{"Counters", func(c context.Context) error { _, err := s.Counters(c, app, "g", nil); return err }},
-		{"DeleteCounters", func(c context.Context) error { return s.DeleteCounters(c, app, "g", nil) }},
-	}
-	for _, done := range []struct {
-		name string
-		ctx  context.Context
-		want error
-	}{{"canceled", canceled, context.Canceled}, {"expired", expired, context.DeadlineExceeded}} {
-		for _, c := range calls {
-			err := c.call(done.ctx)
-			if !errors.Is(err, done.want) {
-				t.Errorf("%s with a %s context: %v, want an error wrapping %v", c.name, done.name, err, done.want)
-			}
-			wantCode(t, c.name+" with a "+done.name+" context", err, tally.ErrInternal)
+	// ran reports whether a call went on despite its done context; one
+	// that gave up must say why, as an internal error.
+	ran := func(call string, err error) bool {
+		t.Helper()
+		if err == nil {
+			return true
 		}
+		if !errors.Is(err, done.Err()) {
+			t.Fatalf("%s with a done context: %v, want nil or an error wrapping %v", call, err, done.Err())
+		}
+		wantCode(t, call+" with a done context", err, tally.ErrInternal)
+		return false
 	}
 
-	equal(t, "counters after the calls", mustCounters(t, s, "g"), counters("a", 1, "b", 2))
+	groups := []string{"g"} // The app's groups, in creation order.
+	if ran("CreateGroup", s.CreateGroup(done, app, &tally.Group{ID: "new", Type: tally.GroupPublic, Name: "n"})) {
+		groups = append(groups, "new")
+	}
+	generated := &tally.Group{Type: tally.GroupPublic, Name: "n"}
+	if ran("CreateGroup of a generated id", s.CreateGroup(done, app, generated)) {
+		groups = append(groups, generated.ID)
+	}
+	want := counters("a", 1, "b", 2)
+	if got, err := s.UpdateCounters(done, app, "g", tally.ModeIncrease, counters("a", 1)); ran("UpdateCounters", err) {
+		equal(t, "UpdateCounters with a done context", got, counters("a", 2))
+		want = counters("a", 2, "b", 2)
+	}
+	if ran("DeleteCounters", s.DeleteCounters(done, app, "g", []string{"b"})) {
+		want = want[:1]
+	}
+	if got, err := s.Counters(done, app, "g", nil); ran("Counters", err) {
+		equal(t, "Counters with a done context", got, want)
+	}
+	equal(t, "counters after the calls", mustCounters(t, s, "g"), want)
+	if res, err := s.Groups(done, app, []string{"g"}); ran("Groups", err) && (len(res) != 1 || res[0].Err != nil) {
+		t.Fatalf("Groups with a done context = %+v", res)
+	}
+	if page, err := s.ListGroups(done, app, tally.GroupFilter{Limit: 10}); ran("ListGroups", err) && !slices.Equal(page.IDs, groups) {
+		t.Fatalf("ListGroups with a done context listed %v, want %v", page.IDs, groups)
+	}
+	if ran("DestroyGroup", s.DestroyGroup(done, app, "g")) {
+		groups = groups[1:]
+		_, err := s.Counters(ctx, app, "g", nil)
+		wantCode(t, "counters of the group destroyed with a done context", err, tally.ErrGroupNotFound)
+	} else {
+		equal(t, "counters after a destroy that gave up", mustCounters(t, s, "g"), want)
+	}
 	page, err := s.ListGroups(ctx, app, tally.GroupFilter{Limit: 10})
-	if err != nil || page.Total != 1 || !slices.Equal(page.IDs, []string{"g"}) {
-		t.Fatalf("ListGroups after the calls = %+v, %v; want g alone", page, err)
+	if err != nil || page.Total != len(groups) || !slices.Equal(page.IDs, groups) {
+		t.Fatalf("ListGroups after the calls = %+v, %v; want %v", page, err, groups)
 	}
 }
