@@ -13,9 +13,9 @@ type Counter struct {
 
 // Limits of group counters.
 const (
-	MaxCounterKeyLen   = 128
-	MaxCountersPerCall = 20
-	MaxCountersPerGrp  = 20
+	MaxCounterKeyLen    = 128
+	MaxCountersPerCall  = 20
+	MaxCountersPerGroup = 20
 )
 
 // Mode says how update_group_counter combines a request's values with the
@@ -90,8 +90,8 @@ func ApplyCounters(cur []Counter, mode Mode, items []Counter) (next, out []Count
 		}
 		out[i] = Counter{Key: it.Key, Value: v}
 	}
-	if len(next) > MaxCountersPerGrp {
-		return nil, nil, Errorf(ErrTooManyCounters, "the group would hold %d counter keys; the limit is %d", len(next), MaxCountersPerGrp)
+	if len(next) > MaxCountersPerGroup {
+		return nil, nil, Errorf(ErrTooManyCounters, "the group would hold %d counter keys; the limit is %d", len(next), MaxCountersPerGroup)
 	}
 	return next, out, nil
 }

@@ -128,7 +128,7 @@ func decodeCounters(b []byte) ([]tally.Counter, error) {
 	}
 	d := decoder{b: b}
 	n := d.uvarint()
-	if n > tally.MaxCountersPerGrp {
+	if n > tally.MaxCountersPerGroup {
 		return nil, fmt.Errorf("%w: %d counters", errCorrupt, n)
 	}
 	cs := make([]tally.Counter, n)

@@ -92,7 +92,7 @@ func TestMetricsHeld(t *testing.T) {
 	wantHeld(t, s, 4, 7)
 
 	// Calls that fail change nothing.
-	tooMany := make([]tally.Counter, tally.MaxCountersPerGrp+1)
+	tooMany := make([]tally.Counter, tally.MaxCountersPerGroup+1)
 	for i := range tooMany {
 		tooMany[i] = tally.Counter{Key: fmt.Sprint("k", i), Value: 1}
 	}

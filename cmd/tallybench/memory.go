@@ -52,7 +52,7 @@ func memGroupID(g int) string { return fmt.Sprintf("bench%08d", g) }
 
 // memKeys are the counter keys; a group with n counters has the first n.
 var memKeys = func() []string {
-	keys := make([]string, tally.MaxCountersPerGrp)
+	keys := make([]string, tally.MaxCountersPerGroup)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key%02d", i)
 	}
@@ -81,8 +81,8 @@ func memory(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	case o.counters < 1:
 		return errors.New("-counters must be at least 1")
-	case o.keys < 1 || o.keys > tally.MaxCountersPerGrp:
-		return fmt.Errorf("-keys must be 1 to %d", tally.MaxCountersPerGrp)
+	case o.keys < 1 || o.keys > tally.MaxCountersPerGroup:
+		return fmt.Errorf("-keys must be 1 to %d", tally.MaxCountersPerGroup)
 	case o.writers < 1 || o.restarts < 1 || o.conns < 1 || o.reads < 0 || o.writes < 0:
 		return errors.New("-writers, -restarts and -conns must be at least 1, -reads and -writes at least 0")
 	}
