@@ -18,14 +18,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tallyserver/tally/internal/tallybin"
 	"github.com/tallyserver/tally/usersig"
 )
 
@@ -42,7 +41,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "tally tests:", err)
 		os.Exit(1)
 	}
-	bin, err := buildTally(dir)
+	bin, err := tallybin.Build(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tally tests:", err)
 		os.RemoveAll(dir)
@@ -52,24 +51,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// buildTally builds this package into dir and returns the binary's path.
-func buildTally(dir string) (string, error) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "tally")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // needBinary skips process tests under -short and runs them in parallel

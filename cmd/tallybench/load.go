@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tallyserver/tally/internal/tallybin"
 	"github.com/tallyserver/tally/usersig"
 )
 
@@ -78,7 +79,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	if *tallyBin == "" {
-		if *tallyBin, err = buildTally(dir); err != nil {
+		if *tallyBin, err = tallybin.Build(dir); err != nil {
 			return err
 		}
 	}

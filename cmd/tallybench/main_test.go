@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tallyserver/tally/internal/tallybin"
 )
 
 // TestMain lets the test binary stand in for tallybench when load starts
@@ -25,7 +27,7 @@ func TestCommands(t *testing.T) {
 		t.Skip("builds and runs tally")
 	}
 	bin := filepath.Join(t.TempDir(), "tally")
-	if _, err := buildTally(filepath.Dir(bin)); err != nil {
+	if _, err := tallybin.Build(filepath.Dir(bin)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

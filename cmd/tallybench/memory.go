@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/tallybin"
 )
 
 // The app the benchmark fills and calls. Its rate limits are off so that the
@@ -104,7 +105,7 @@ func memory(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.bin == "" {
 		fmt.Fprintln(stderr, "building tally...")
-		if o.bin, err = buildTally(tmp); err != nil {
+		if o.bin, err = tallybin.Build(tmp); err != nil {
 			return err
 		}
 	}

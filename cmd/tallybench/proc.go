@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,21 +22,6 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tallybench "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
-}
-
-// buildTally builds the server from the module this command belongs to,
-// so that "go run ./cmd/tallybench" measures the code next to it.
-func buildTally(dir string) (string, error) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "tally")
-	out, err := exec.Command(goTool, "build", "-o", bin, "github.com/tallyserver/tally/cmd/tally").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build tally: %v\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // tallyBanner matches the line tally serve prints once it listens; its
