@@ -10,7 +10,7 @@
 //
 // The package interoperates with Tencent's official tls-sig-api-v2
 // generators: a sig from any of them verifies here, and a sig from Sign
-// verifies with Tencent. Because Verify runs on every request with input
+// verifies with Tencent. Because Decode runs on every request with input
 // from the network, decoding is bounded at every step (input length,
 // decompressed size, field types) and every failure is a *tally.Error with
 // one of the UserSig codes, so the HTTP layer can answer it as is.

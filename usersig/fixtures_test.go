@@ -79,6 +79,16 @@ func inflateSig(tb testing.TB, sig string) []byte {
 
 func unix(t int64) time.Time { return time.Unix(t, 0) }
 
+// verify checks sig as a server does with the one a request carries: Decode
+// it, then Verify it against the app.
+func verify(sig string, sdkappid uint32, identifier, key string, now time.Time) error {
+	s, err := Decode(sig)
+	if err != nil {
+		return err
+	}
+	return s.Verify(sdkappid, identifier, key, now)
+}
+
 // wantCode fails unless err is a *tally.Error with code want (OK meaning
 // nil), and returns it for further checks.
 func wantCode(tb testing.TB, err error, want tally.Code) *tally.Error {

@@ -48,7 +48,7 @@ func FuzzVerifyDoc(f *testing.F) {
 
 // checkVerify checks what must hold for any input to Verify.
 func checkVerify(t *testing.T, sig string, sdkappid uint32, identifier, key string, now int64) {
-	err := Verify(sig, sdkappid, identifier, key, unix(now))
+	err := verify(sig, sdkappid, identifier, key, unix(now))
 	if err != nil {
 		e, ok := err.(*tally.Error)
 		if !ok {
@@ -64,7 +64,7 @@ func checkVerify(t *testing.T, sig string, sdkappid uint32, identifier, key stri
 		// sig's own fields; it is a leak only if the message follows the
 		// key, so the same call under another key must say the same.
 		if key != "" && len(key) >= 8 && strings.Contains(e.Info, key) {
-			other := Verify(sig, sdkappid, identifier, key+"~", unix(now))
+			other := verify(sig, sdkappid, identifier, key+"~", unix(now))
 			if tally.ErrorInfo(other) != e.Info {
 				t.Fatalf("error info %q reveals the key", e.Info)
 			}
@@ -87,7 +87,7 @@ func checkVerify(t *testing.T, sig string, sdkappid uint32, identifier, key stri
 	if s.Expire < 0 {
 		want = tally.ErrUserSigExpired
 	}
-	if got := tally.ErrorCode(Verify(again, s.SDKAppID, s.Identifier, key, unix(s.Time))); got != want {
+	if got := tally.ErrorCode(verify(again, s.SDKAppID, s.Identifier, key, unix(s.Time))); got != want {
 		t.Fatalf("re-signed %+v: got code %d, want %d", s, got, want)
 	}
 }

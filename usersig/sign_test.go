@@ -31,9 +31,9 @@ func TestSignRoundTrip(t *testing.T) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			const at = 1700000000
 			sig := SignWithUserBuf(c.sdkappid, c.key, c.identifier, c.expire, c.userbuf, unix(at))
-			wantCode(t, Verify(sig, c.sdkappid, c.identifier, c.key, unix(at+c.expire)), tally.OK)
-			wantCode(t, Verify(sig, c.sdkappid, c.identifier, c.key, unix(at+c.expire+1)), tally.ErrUserSigExpired)
-			wantCode(t, Verify(sig, c.sdkappid, c.identifier, c.key+"?", unix(at)), tally.ErrUserSigBadHMAC)
+			wantCode(t, verify(sig, c.sdkappid, c.identifier, c.key, unix(at+c.expire)), tally.OK)
+			wantCode(t, verify(sig, c.sdkappid, c.identifier, c.key, unix(at+c.expire+1)), tally.ErrUserSigExpired)
+			wantCode(t, verify(sig, c.sdkappid, c.identifier, c.key+"?", unix(at)), tally.ErrUserSigBadHMAC)
 			s, err := Decode(sig)
 			wantCode(t, err, tally.OK)
 			if (s.UserBuf == nil) != (c.userbuf == nil) || !bytes.Equal(s.UserBuf, c.userbuf) {
@@ -111,7 +111,7 @@ func TestAnyZlibLevel(t *testing.T) {
 	for _, f := range loadFixtures(t) {
 		for _, level := range []int{zlib.NoCompression, zlib.BestSpeed, zlib.DefaultCompression, zlib.BestCompression, zlib.HuffmanOnly} {
 			sig := encodeDoc(t, []byte(f.Doc), level)
-			if err := Verify(sig, f.SDKAppID, f.Identifier, f.Key, unix(f.Time+1)); err != nil {
+			if err := verify(sig, f.SDKAppID, f.Identifier, f.Key, unix(f.Time+1)); err != nil {
 				t.Errorf("%s at level %d: %v", f.Name, level, err)
 			}
 		}

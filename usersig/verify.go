@@ -10,23 +10,15 @@ import (
 	"github.com/tallyserver/tally"
 )
 
-// Verify checks that sig is a valid UserSig for identifier in app sdkappid
-// under the app's secret key at time now. It returns nil or a *tally.Error
-// whose code is the one Tencent answers with, checking in Tencent's order:
-// decoding (ErrUserSigMalformed), then the app (ErrUserSigSDKAppID), the
-// identifier (ErrUserSigIdentifier), the MAC (ErrUserSigBadHMAC) and last
-// expiry (ErrUserSigExpired), so that only a genuine sig is ever reported
-// as expired.
-func Verify(sig string, sdkappid uint32, identifier, key string, now time.Time) error {
-	s, err := Decode(sig)
-	if err != nil {
-		return err
-	}
-	return s.Verify(sdkappid, identifier, key, now)
-}
-
-// Verify is the part of the package-level Verify that follows decoding,
-// for a caller that decoded s itself to read its claims first.
+// Verify checks that s, as Decode returned it, is a valid UserSig for
+// identifier in app sdkappid under the app's secret key at time now. It
+// returns nil or a *tally.Error whose code is the one Tencent answers
+// with, checking in Tencent's order after decoding (ErrUserSigMalformed,
+// from Decode): the app (ErrUserSigSDKAppID), the identifier
+// (ErrUserSigIdentifier), the MAC (ErrUserSigBadHMAC) and last expiry
+// (ErrUserSigExpired), so that only a genuine sig is ever reported as
+// expired. Decoding is a step of its own so that a caller can read the
+// claimed fields, to find the app's key say, before verifying.
 func (s *Sig) Verify(sdkappid uint32, identifier, key string, now time.Time) error {
 	if s.SDKAppID != sdkappid {
 		return tally.Errorf(tally.ErrUserSigSDKAppID,

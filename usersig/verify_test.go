@@ -54,7 +54,7 @@ func TestNodeFixtures(t *testing.T) {
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					err := Verify(f.Sig, c.sdkappid, c.identifier, c.key, unix(c.now))
+					err := verify(f.Sig, c.sdkappid, c.identifier, c.key, unix(c.now))
 					e := wantCode(t, err, c.want)
 					if e != nil && f.Key != "" && strings.Contains(e.Info, f.Key) {
 						t.Errorf("error info %q reveals the key", e.Info)
@@ -79,7 +79,7 @@ func TestTamperedFixture(t *testing.T) {
 			t.Fatalf("%q not in the fixture", c.old)
 		}
 		sig := encodeDoc(t, []byte(doc), 6)
-		wantCode(t, Verify(sig, f.SDKAppID, f.Identifier, f.Key, unix(f.Time+1)), tally.ErrUserSigBadHMAC)
+		wantCode(t, verify(sig, f.SDKAppID, f.Identifier, f.Key, unix(f.Time+1)), tally.ErrUserSigBadHMAC)
 	}
 }
 
@@ -124,14 +124,14 @@ func TestHugeExpiry(t *testing.T) {
 		{1700000000, -1, 1700000000, tally.ErrUserSigExpired},
 	} {
 		sig := Sign(1, key, "u", c.expire, unix(c.time))
-		wantCode(t, Verify(sig, 1, "u", key, unix(c.now)), c.want)
+		wantCode(t, verify(sig, 1, "u", key, unix(c.now)), c.want)
 	}
 }
 
 func TestIdentifierMismatchInfoIsShort(t *testing.T) {
 	long := strings.Repeat("é", 1000)
 	sig := Sign(1, "k", long, 100, unix(1))
-	e := wantCode(t, Verify(sig, 1, long+"x", "k", unix(1)), tally.ErrUserSigIdentifier)
+	e := wantCode(t, verify(sig, 1, long+"x", "k", unix(1)), tally.ErrUserSigIdentifier)
 	if len(e.Info) > 300 {
 		t.Errorf("info is %d bytes: %s", len(e.Info), e.Info)
 	}
@@ -168,11 +168,11 @@ func TestConcurrentVerify(t *testing.T) {
 			defer wg.Done()
 			for i := range 50 {
 				f := fixtures[(g+i)%len(fixtures)]
-				if err := Verify(f.Sig, f.SDKAppID, f.Identifier, f.Key, unix(f.Time+1)); err != nil {
+				if err := verify(f.Sig, f.SDKAppID, f.Identifier, f.Key, unix(f.Time+1)); err != nil {
 					t.Errorf("%s: %v", f.Name, err)
 				}
 				sig := Sign(f.SDKAppID, f.Key, f.Identifier, 10, unix(5))
-				if err := Verify(sig, f.SDKAppID, f.Identifier, f.Key, unix(6)); err != nil {
+				if err := verify(sig, f.SDKAppID, f.Identifier, f.Key, unix(6)); err != nil {
 					t.Errorf("%s re-signed: %v", f.Name, err)
 				}
 			}
@@ -186,7 +186,7 @@ func BenchmarkVerify(b *testing.B) {
 	now := unix(f.Time + 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Verify(f.Sig, f.SDKAppID, f.Identifier, f.Key, now); err != nil {
+		if err := verify(f.Sig, f.SDKAppID, f.Identifier, f.Key, now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -35,17 +35,17 @@ func TestUserSigCommand(t *testing.T) {
 				t.Fatalf("stdout is not one line: %q", out)
 			}
 			sig := strings.TrimSuffix(out, "\n")
-			if err := usersig.Verify(sig, tt.sdkappid, tt.id, tt.key, time.Now()); err != nil {
-				t.Fatalf("Verify(%q): %v", sig, err)
-			}
 			s, err := usersig.Decode(sig)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("Decode(%q): %v", sig, err)
+			}
+			if err := s.Verify(tt.sdkappid, tt.id, tt.key, time.Now()); err != nil {
+				t.Fatalf("Verify(%q): %v", sig, err)
 			}
 			if s.Expire != tt.expire || s.Time < before || s.Time > time.Now().Unix() {
 				t.Errorf("TLS.expire %d, TLS.time %d; want expire %d, time in %d..now", s.Expire, s.Time, tt.expire, before)
 			}
-			if err := usersig.Verify(sig, tt.sdkappid, tt.id, tt.key+"x", time.Now()); err == nil {
+			if err := s.Verify(tt.sdkappid, tt.id, tt.key+"x", time.Now()); err == nil {
 				t.Error("the sig verifies under another key too")
 			}
 		})

@@ -66,6 +66,15 @@ func readDevApp(t *testing.T, s *server) devApp {
 	}
 }
 
+// verifySig checks that sig is valid now for the admin of app d.
+func verifySig(sig string, d devApp) error {
+	s, err := usersig.Decode(sig)
+	if err != nil {
+		return err
+	}
+	return s.Verify(d.sdkappid, d.admin, d.key, time.Now())
+}
+
 // runCurlLine runs the printed line as a user would paste it and returns
 // the two answers it prints.
 func runCurlLine(t *testing.T, line string) (create, update apiResp) {
@@ -121,7 +130,7 @@ func TestZeroConfig(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(first.key) {
 		t.Errorf("secret key %q is not 64 hex digits", first.key)
 	}
-	if err := usersig.Verify(first.sig, first.sdkappid, first.admin, first.key, time.Now()); err != nil {
+	if err := verifySig(first.sig, first); err != nil {
 		t.Errorf("the printed usersig does not verify: %v", err)
 	}
 	if fi, err := os.Stat(first.yamlPath); err != nil {
@@ -135,7 +144,7 @@ func TestZeroConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("tally %s: exit code %d: %s", strings.Join(first.sigCmd, " "), code, errOut)
 	}
-	if err := usersig.Verify(strings.TrimSpace(out), first.sdkappid, first.admin, first.key, time.Now()); err != nil {
+	if err := verifySig(strings.TrimSpace(out), first); err != nil {
 		t.Errorf("the sig of the printed usersig command does not verify: %v", err)
 	}
 
