@@ -33,7 +33,7 @@ func (s *Sig) Verify(sdkappid uint32, identifier, key string, now time.Time) err
 		return tally.Errorf(tally.ErrUserSigBadHMAC,
 			"the UserSig's TLS.sig does not match its fields under the app's secret key")
 	}
-	if s.expired(now.Unix()) {
+	if last, ever := s.expiry(); !ever || now.Unix() > last {
 		return tally.Errorf(tally.ErrUserSigExpired,
 			"the UserSig expired: issued at Unix time %d for %d seconds, and it is now %d",
 			s.Time, s.Expire, now.Unix())
@@ -44,29 +44,26 @@ func (s *Sig) Verify(sdkappid uint32, identifier, key string, now time.Time) err
 // ExpiresAt returns the last Unix second at which s is valid: Time +
 // Expire, held to the int64 range, so that a caller that remembers a
 // verified sig can tell when to stop trusting it without decoding it again.
+// A sig whose sum lies below the range gives math.MinInt64, though it is
+// valid at no second; Verify refuses it at every one.
 func (s *Sig) ExpiresAt() int64 {
+	last, _ := s.expiry()
+	return last
+}
+
+// expiry returns ExpiresAt, and whether s is valid at any second at all.
+// The sum is computed without wrapping: both terms come from the sig, and a
+// sum that overflowed could otherwise turn a long-dead sig into a valid one
+// or the reverse.
+func (s *Sig) expiry() (last int64, ever bool) {
 	t, e := s.Time, s.Expire
 	switch {
 	case e >= 0 && t > math.MaxInt64-e:
-		return math.MaxInt64
+		return math.MaxInt64, true // valid through every int64 second
 	case e < 0 && t < math.MinInt64-e:
-		return math.MinInt64
+		return math.MinInt64, false // expired before every int64 second
 	}
-	return t + e
-}
-
-// expired reports whether now > Time + Expire, computed without wrapping:
-// both come from the sig, and a sum that overflowed could otherwise turn a
-// long-dead sig into a valid one or the reverse.
-func (s *Sig) expired(now int64) bool {
-	t, e := s.Time, s.Expire
-	if e >= 0 && t > math.MaxInt64-e {
-		return false // t+e exceeds every int64, so it exceeds now
-	}
-	if e < 0 && t < math.MinInt64-e {
-		return true // t+e is below every int64, so now exceeds it
-	}
-	return now > t+e
+	return t + e, true
 }
 
 // quoteShort quotes s for an error message, cut to a readable length: the

@@ -83,11 +83,15 @@ func TestTamperedFixture(t *testing.T) {
 	}
 }
 
-func TestExpiredArithmetic(t *testing.T) {
+// TestExpiryArithmetic checks the expiry of sigs whose Time + Expire
+// overflows or underflows int64, through Verify itself, and that ExpiresAt
+// names a second at which every sig Verify accepts is still valid.
+func TestExpiryArithmetic(t *testing.T) {
 	const maxI, minI = math.MaxInt64, math.MinInt64
+	const key = "k"
 	for _, c := range []struct {
 		time, expire, now int64
-		want              bool
+		expired           bool
 	}{
 		{100, 10, 110, false},
 		{100, 10, 111, true},
@@ -103,9 +107,17 @@ func TestExpiredArithmetic(t *testing.T) {
 		{0, minI, minI, false},
 		{-1, minI, minI, true},
 	} {
-		s := &Sig{Time: c.time, Expire: c.expire}
-		if got := s.expired(c.now); got != c.want {
-			t.Errorf("time %d expire %d now %d: expired %v, want %v", c.time, c.expire, c.now, got, c.want)
+		s := &Sig{SDKAppID: 1, Identifier: "u", Time: c.time, Expire: c.expire}
+		s.mac = computeMAC(key, 1, "u", c.time, c.expire, nil)
+		want := tally.OK
+		if c.expired {
+			want = tally.ErrUserSigExpired
+		}
+		if got := tally.ErrorCode(s.Verify(1, "u", key, unix(c.now))); got != want {
+			t.Errorf("time %d expire %d now %d: code %d, want %d", c.time, c.expire, c.now, got, want)
+		}
+		if !c.expired && c.now > s.ExpiresAt() {
+			t.Errorf("time %d expire %d: valid at %d, after ExpiresAt %d", c.time, c.expire, c.now, s.ExpiresAt())
 		}
 	}
 }
