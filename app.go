@@ -40,35 +40,45 @@ func (a *App) IsAdmin(identifier string) bool {
 	return false
 }
 
-// Validate reports the first setting of a that a server cannot run with.
-// Its messages name the setting as it is spelled in the config file.
+// Validate reports the first setting of a that a server cannot run with,
+// as a *FieldError.
 func (a *App) Validate() error {
 	switch {
 	case a.SDKAppID == 0:
-		return fmt.Errorf("sdkappid: required, a number from 1 to 4294967295")
+		return &FieldError{"sdkappid", "required, a number from 1 to 4294967295"}
 	case a.SecretKey == "":
-		return fmt.Errorf("secret_key: required")
+		return &FieldError{"secret_key", "required"}
 	case a.OldSecretKey != "" && a.OldSecretKey == a.SecretKey:
 		// Most likely the new key was pasted into both settings, which
 		// would lock out every client still signing with the real old key.
-		return fmt.Errorf("old_secret_key: the same as secret_key; give the key being replaced, or leave it out")
+		return &FieldError{"old_secret_key", "the same as secret_key; give the key being replaced, or leave it out"}
 	case len(a.Admins) == 0 || len(a.Admins) > MaxAdmins:
-		return fmt.Errorf("admins: %d given; an app needs 1 to %d", len(a.Admins), MaxAdmins)
+		return &FieldError{"admins", fmt.Sprintf("%d given; an app needs 1 to %d", len(a.Admins), MaxAdmins)}
 	case a.RateLimitPerAPI < 0:
-		return fmt.Errorf("rate_limit_per_api: %d; must be 0 (unlimited) or more", a.RateLimitPerAPI)
+		return &FieldError{"rate_limit_per_api", fmt.Sprintf("%d; must be 0 (unlimited) or more", a.RateLimitPerAPI)}
 	case a.RateLimitPerApp < 0:
-		return fmt.Errorf("rate_limit_per_app: %d; must be 0 (unlimited) or more", a.RateLimitPerApp)
+		return &FieldError{"rate_limit_per_app", fmt.Sprintf("%d; must be 0 (unlimited) or more", a.RateLimitPerApp)}
 	}
 	for i, id := range a.Admins {
 		if id == "" {
-			return fmt.Errorf("admins[%d]: empty identifier", i)
+			return &FieldError{fmt.Sprintf("admins[%d]", i), "empty identifier"}
 		}
 	}
 	if _, ok := ParseEdition(string(a.Edition)); !ok {
-		return fmt.Errorf("edition: %q; must be one of %v", a.Edition, editions)
+		return &FieldError{"edition", fmt.Sprintf("%q; must be one of %v", a.Edition, editions)}
 	}
 	return nil
 }
+
+// FieldError is a setting of an app that a server cannot run with. Field
+// names it as the config file spells it, such as "edition" or "admins[2]",
+// so that a reader of the file can point at its line.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // Edition is the purchased edition of an app; it gates features.
 type Edition string

@@ -234,7 +234,7 @@ func parseApp(n *yaml.Node, path string) (tally.App, int, error) {
 	if err != nil {
 		return app, 0, err
 	}
-	lines := make(map[string]int, len(fields))
+	lines := make(map[string]int, len(fields)) // a setting, as Validate names it -> its line
 	for _, fl := range fields {
 		lines[fl.name] = fl.key.Line
 		switch fl.name {
@@ -251,7 +251,13 @@ func parseApp(n *yaml.Node, path string) (tally.App, int, error) {
 				err = errAt(fl.key, fl.path, "empty; leave it out when no key is being rotated out")
 			}
 		case "admins":
-			app.Admins, err = stringList(fl)
+			if app.Admins, err = stringList(fl); err == nil {
+				// Validate names an admin by its index; its line is the
+				// one where the list begins.
+				for i := range app.Admins {
+					lines[fmt.Sprintf("%s[%d]", fl.name, i)] = fl.key.Line
+				}
+			}
 		case "edition":
 			var s string
 			s, err = stringValue(fl)
@@ -273,17 +279,16 @@ func parseApp(n *yaml.Node, path string) (tally.App, int, error) {
 		}
 	}
 	if err := app.Validate(); err != nil {
-		// Validate's message starts with the setting's name as spelled in
-		// the file ("admins[2]: ..."); point at that setting's line when it
-		// is present and at the start of the app when it is missing.
-		msg := err.Error()
-		name, _, _ := strings.Cut(msg, ":")
-		name, _, _ = strings.Cut(name, "[")
-		line, ok := lines[name]
-		if !ok {
-			line = n.Line
+		// Point at the line of the setting at fault when the file has it,
+		// and at the start of the app when it is missing.
+		line := n.Line
+		var fe *tally.FieldError
+		if errors.As(err, &fe) {
+			if l, ok := lines[fe.Field]; ok {
+				line = l
+			}
 		}
-		return app, 0, fmt.Errorf("line %d: %s.%s", line, path, msg)
+		return app, 0, fmt.Errorf("line %d: %s.%v", line, path, err)
 	}
 	return app, lines["sdkappid"], nil
 }
