@@ -1,0 +1,26 @@
+// Package config reads Tally's config file.
+//
+// The file is YAML, so JSON works too:
+//
+//	listen: "127.0.0.1:8080"      # default
+//	data: "./tally-data"          # default
+//	tls_cert: "/etc/tally/cert.pem" # with tls_key, serve HTTPS; default plain HTTP
+//	tls_key: "/etc/tally/key.pem"
+//	log_format: "text"            # default; or "json"
+//	log_level: "info"             # default; or "debug", "warn", "error"
+//	apps:
+//	  - sdkappid: 1400000001
+//	    secret_key: "…"           # required
+//	    old_secret_key: "…"       # optional: a key being rotated out
+//	    admins: ["administrator"] # required, 1 to 10 identifiers
+//	    edition: "ultimate"       # default
+//	    rate_limit_per_api: 200   # default; 0 = unlimited
+//	    rate_limit_per_app: 0     # default
+//	    disabled: false           # default
+//
+// A server that starts with a wrong secret or a misspelt limit fails in ways
+// that are hard to trace back to the file, so the file is read strictly:
+// unknown keys, values of the wrong type, a key given twice, a value left
+// empty and a second document are all refused, with a message that names the
+// line and the setting (for example "line 7: apps[1].edition: ...").
+package config
