@@ -20,17 +20,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tallyserver/tally/config"
+	"github.com/tallyserver/tally/internal/datadir"
 )
 
-// The names a backup may hold, which are also their paths in a data
-// directory.
-const (
-	// StoreDir is the directory of the store in a data directory.
-	StoreDir = "store"
-	// ManifestName is the backup's last entry.
-	ManifestName = "tally-backup.json"
-)
+// ManifestName is the backup's last entry. The others are named as they
+// are in a data directory: datadir.StoreDir and what it holds, and
+// datadir.DevAppFile.
+const ManifestName = "tally-backup.json"
 
 // format is the version of the layout written in the manifest; a reader
 // refuses another.
@@ -73,12 +69,12 @@ func checkName(name string, dir bool) error {
 		return fmt.Errorf("entry %q: not a clean relative path", name)
 	}
 	switch {
-	case clean == StoreDir && dir:
-	case strings.HasPrefix(clean, StoreDir+"/"):
-	case clean == config.DevAppFile && !dir:
+	case clean == datadir.StoreDir && dir:
+	case strings.HasPrefix(clean, datadir.StoreDir+"/"):
+	case clean == datadir.DevAppFile && !dir:
 	case clean == ManifestName && !dir:
 	default:
-		return fmt.Errorf("entry %q: a backup holds only %s/, %s and %s", name, StoreDir, config.DevAppFile, ManifestName)
+		return fmt.Errorf("entry %q: a backup holds only %s/, %s and %s", name, datadir.StoreDir, datadir.DevAppFile, ManifestName)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/tallyserver/tally"
-	"github.com/tallyserver/tally/config"
+	"github.com/tallyserver/tally/internal/datadir"
 	"github.com/tallyserver/tally/pebble"
 )
 
@@ -27,10 +27,10 @@ const app = 1400000001
 func takeBackup(t testing.TB) (data string, archive []byte) {
 	t.Helper()
 	data = t.TempDir()
-	if err := os.WriteFile(filepath.Join(data, config.DevAppFile), []byte("the dev app\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(data, datadir.DevAppFile), []byte("the dev app\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := pebble.Open(filepath.Join(data, StoreDir))
+	s, err := pebble.Open(filepath.Join(data, datadir.StoreDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,13 +79,13 @@ func TestRoundTrip(t *testing.T) {
 	if got != sum {
 		t.Errorf("Restore says %+v, Verify %+v", got, sum)
 	}
-	if b, err := os.ReadFile(filepath.Join(data, config.DevAppFile)); err != nil || string(b) != "the dev app\n" {
+	if b, err := os.ReadFile(filepath.Join(data, datadir.DevAppFile)); err != nil || string(b) != "the dev app\n" {
 		t.Errorf("restored dev app: %q, %v", b, err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(data, ".restore-*")); len(left) > 0 {
 		t.Errorf("the restore left %v", left)
 	}
-	s, err := pebble.Open(filepath.Join(data, StoreDir))
+	s, err := pebble.Open(filepath.Join(data, datadir.StoreDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestRefusals(t *testing.T) {
 		{"missing from the manifest", handMade(t, reg("store/a", "x"), reg(ManifestName, `{"format":1}`)), `"store/a" is not in the manifest`},
 		{"missing file", handMade(t, reg("store/a", "x"), reg(ManifestName, `{"format":1,"files":[{"name":"store/a","size":1,"sha256":"`+sumOf("x")+`"},{"name":"store/gone","size":1}]}`)), `"store/gone" of the manifest is missing`},
 		{"other format", handMade(t, reg("store/a", "x"), reg(ManifestName, `{"format":2}`)), "format 2"},
-		{"no store", handMade(t, reg(config.DevAppFile, "x")), "no file under store/"},
+		{"no store", handMade(t, reg(datadir.DevAppFile, "x")), "no file under store/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,12 +223,12 @@ func TestTruncated(t *testing.T) {
 func TestRestoreRefusesAStore(t *testing.T) {
 	data, archive := takeBackup(t)
 	_, err := Restore(bytes.NewReader(archive), data)
-	if want := filepath.Join(data, StoreDir) + " already exists"; err == nil || !strings.Contains(err.Error(), want) {
+	if want := filepath.Join(data, datadir.StoreDir) + " already exists"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Restore into a data dir with a store: %v; want %q", err, want)
 	}
 
 	other := t.TempDir()
-	dev := filepath.Join(other, config.DevAppFile)
+	dev := filepath.Join(other, datadir.DevAppFile)
 	if err := os.WriteFile(dev, []byte("another app"), 0o600); err != nil {
 		t.Fatal(err)
 	}

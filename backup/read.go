@@ -11,7 +11,7 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/tallyserver/tally/config"
+	"github.com/tallyserver/tally/internal/datadir"
 )
 
 // maxManifest bounds the manifest read into memory; a store's checkpoint
@@ -109,7 +109,7 @@ func read(r io.Reader, visit visitor) (Summary, error) {
 		}
 		got = append(got, file{Name: name, Size: hdr.Size, SHA256: hex.EncodeToString(h.Sum(nil))})
 		size += hdr.Size
-		sum.DevApp = sum.DevApp || name == config.DevAppFile
+		sum.DevApp = sum.DevApp || name == datadir.DevAppFile
 	}
 	if m == nil {
 		return Summary{}, fmt.Errorf("%w: it ends without its manifest %s (or is no Tally backup)", errTruncated, ManifestName)
@@ -161,13 +161,13 @@ func (m *manifest) check(got []file) error {
 			return fmt.Errorf("file %q: SHA-256 %s, the manifest says %s: the backup is damaged", f.Name, f.SHA256, w.SHA256)
 		}
 		delete(want, f.Name)
-		store = store || strings.HasPrefix(f.Name, StoreDir+"/")
+		store = store || strings.HasPrefix(f.Name, datadir.StoreDir+"/")
 	}
 	for name := range want {
 		return fmt.Errorf("file %q of the manifest is missing", name)
 	}
 	if !store {
-		return fmt.Errorf("the backup holds no file under %s/", StoreDir)
+		return fmt.Errorf("the backup holds no file under %s/", datadir.StoreDir)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/tallyserver/tally/config"
+	"github.com/tallyserver/tally/internal/datadir"
 	"github.com/tallyserver/tally/internal/durable"
 )
 
@@ -26,7 +26,7 @@ import (
 // store/ are written (read and checkName see to that), each created anew
 // in the fresh temporary directory, so nothing can land outside it.
 func Restore(r io.Reader, data string) (_ Summary, err error) {
-	store := filepath.Join(data, StoreDir)
+	store := filepath.Join(data, datadir.StoreDir)
 	if err := mustNotExist(store); err != nil {
 		return Summary{}, err
 	}
@@ -81,10 +81,10 @@ func Restore(r io.Reader, data string) (_ Summary, err error) {
 	}
 
 	if sum.DevApp {
-		dev := filepath.Join(data, config.DevAppFile)
+		dev := filepath.Join(data, datadir.DevAppFile)
 		// A link never replaces a dev app that is there: it may be the
 		// only copy of a secret that clients use.
-		if err := os.Link(filepath.Join(tmp, config.DevAppFile), dev); err != nil {
+		if err := os.Link(filepath.Join(tmp, datadir.DevAppFile), dev); err != nil {
 			if errors.Is(err, fs.ErrExist) {
 				return Summary{}, fmt.Errorf("%s already exists: restore into a data dir without a dev app, or remove it", dev)
 			}
@@ -101,7 +101,7 @@ func Restore(r io.Reader, data string) (_ Summary, err error) {
 	if err := mustNotExist(store); err != nil {
 		return Summary{}, err
 	}
-	if err := os.Rename(filepath.Join(tmp, StoreDir), store); err != nil {
+	if err := os.Rename(filepath.Join(tmp, datadir.StoreDir), store); err != nil {
 		return Summary{}, err
 	}
 	return sum, durable.SyncDir(data)

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tallyserver/tally/config"
+	"github.com/tallyserver/tally/internal/datadir"
 )
 
 // Checkpointer makes a consistent copy of a store, while it serves, in a
@@ -72,11 +72,11 @@ func (s *Source) Snapshot() (_ *Snapshot, err error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	created := time.Now().UTC()
-	if err := s.store.Checkpoint(filepath.Join(tmp, StoreDir)); err != nil {
+	if err := s.store.Checkpoint(filepath.Join(tmp, datadir.StoreDir)); err != nil {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	devApp, err := os.ReadFile(filepath.Join(s.data, config.DevAppFile))
+	devApp, err := os.ReadFile(filepath.Join(s.data, datadir.DevAppFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		devApp, err = nil, nil
 	}
@@ -120,7 +120,7 @@ func (sn *Snapshot) WriteArchive(w io.Writer) (Summary, error) {
 		return err
 	}
 
-	root := filepath.Join(sn.tmp, StoreDir)
+	root := filepath.Join(sn.tmp, datadir.StoreDir)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func (sn *Snapshot) WriteArchive(w io.Writer) (Summary, error) {
 	sum := Summary{Created: sn.created}
 	if sn.devApp != nil {
 		// The file holds the app's secret key: only its owner may read it.
-		if err := add(config.DevAppFile, 0o600, int64(len(sn.devApp)), bytes.NewReader(sn.devApp)); err != nil {
+		if err := add(datadir.DevAppFile, 0o600, int64(len(sn.devApp)), bytes.NewReader(sn.devApp)); err != nil {
 			return Summary{}, fmt.Errorf("backup: %w", err)
 		}
 		sum.DevApp = true

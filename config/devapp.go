@@ -13,13 +13,9 @@ import (
 	"strings"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/datadir"
 	"github.com/tallyserver/tally/internal/durable"
 )
-
-// DevAppFile is the name of the file, in the data directory, that keeps the
-// development app, so that clients set up against it keep working from one
-// run of the server to the next.
-const DevAppFile = "dev-app.yaml"
 
 // The development app's SDKAppID is drawn from this range, which looks like
 // the ids Tencent hands out, so that clients accept it.
@@ -28,8 +24,8 @@ const (
 	devAppIDMax = 1499999999
 )
 
-// LoadOrCreateDevApp returns the development app kept in dir (file
-// dev-app.yaml), creating it on first use with a random sdkappid in
+// LoadOrCreateDevApp returns the development app kept in the data
+// directory dir (datadir.DevAppFile), creating it on first use with a random sdkappid in
 // 1400000000..1499999999, a random 64-hex-char secret key (crypto/rand),
 // admin "administrator", default edition and limits. created reports whether
 // it was made now.
@@ -40,7 +36,7 @@ const (
 // only copy of a secret that clients use. When two servers create the app at
 // the same time, both return the one that was stored first.
 func LoadOrCreateDevApp(dir string) (app tally.App, created bool, err error) {
-	path := filepath.Join(dir, DevAppFile)
+	path := filepath.Join(dir, datadir.DevAppFile)
 	app, err = loadDevApp(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return app, false, err
@@ -52,7 +48,7 @@ func LoadOrCreateDevApp(dir string) (app tally.App, created bool, err error) {
 	if err != nil {
 		return tally.App{}, false, err
 	}
-	err = createFile(dir, DevAppFile, formatDevApp(app))
+	err = createFile(dir, datadir.DevAppFile, formatDevApp(app))
 	if errors.Is(err, fs.ErrExist) {
 		app, err = loadDevApp(path)
 		return app, false, err

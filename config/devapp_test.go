@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/datadir"
 )
 
 func TestLoadOrCreateDevApp(t *testing.T) {
@@ -41,7 +42,7 @@ func TestLoadOrCreateDevApp(t *testing.T) {
 		t.Errorf("dev app = %+v, want %+v", app, want)
 	}
 
-	path := filepath.Join(dir, DevAppFile)
+	path := filepath.Join(dir, datadir.DevAppFile)
 	info, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestLoadOrCreateDevApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(entries) != 1 {
-		t.Errorf("dir holds %d entries, want only %s (a temporary file left?)", len(entries), DevAppFile)
+		t.Errorf("dir holds %d entries, want only %s (a temporary file left?)", len(entries), datadir.DevAppFile)
 	}
 
 	// The file is a config file whose entry a user can copy.
@@ -104,7 +105,7 @@ func TestLoadOrCreateDevAppKeepsBadFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			path := filepath.Join(dir, DevAppFile)
+			path := filepath.Join(dir, datadir.DevAppFile)
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/tallyserver/tally/backup"
 	"github.com/tallyserver/tally/config"
 	"github.com/tallyserver/tally/httpapi"
+	"github.com/tallyserver/tally/internal/datadir"
 	"github.com/tallyserver/tally/pebble"
 )
 
@@ -104,7 +105,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		cfg.Apps, dev = []tally.App{app}, &app
 	}
 
-	store, err := pebble.Open(filepath.Join(cfg.Data, "store"))
+	store, err := pebble.Open(filepath.Join(cfg.Data, datadir.StoreDir))
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	base := scheme + "://" + callableAddr(ln.Addr())
 	fmt.Fprintf(stdout, "tally %s serving %s (data in %s, %d app(s))\n", version, base, cfg.Data, len(cfg.Apps))
 	if dev != nil {
-		printDevApp(stdout, base, *dev, filepath.Join(cfg.Data, config.DevAppFile))
+		printDevApp(stdout, base, *dev, filepath.Join(cfg.Data, datadir.DevAppFile))
 	}
 
 	r := &reloader{path: *configPath, flags: fl, running: cfg, api: api, cert: cert, level: level, log: log}

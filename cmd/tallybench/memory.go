@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/datadir"
 	"github.com/tallyserver/tally/internal/tallybin"
 )
 
@@ -114,7 +115,7 @@ func memory(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	disk, err := memDiskUsage(filepath.Join(o.data, "store"))
+	disk, err := memDiskUsage(filepath.Join(o.data, datadir.StoreDir))
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func memory(args []string, stdout, stderr io.Writer) error {
 		starts = append(starts, st)
 	}
 
-	after, err := memDiskUsage(filepath.Join(o.data, "store"))
+	after, err := memDiskUsage(filepath.Join(o.data, datadir.StoreDir))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/datadir"
 	"github.com/tallyserver/tally/pebble"
 )
 
@@ -35,7 +36,7 @@ func (o *memOptions) markerText() string {
 // has filled it already: at ten million counters the fill is most of the
 // run's time, and what is measured is the restart.
 func memFillOnce(o *memOptions, progress io.Writer) (memFill, error) {
-	dir := filepath.Join(o.data, "store")
+	dir := filepath.Join(o.data, datadir.StoreDir)
 	_, err := os.Stat(dir)
 	switch {
 	case err == nil:
