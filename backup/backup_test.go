@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -265,10 +266,13 @@ func TestSave(t *testing.T) {
 	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600: the backup holds the dev app's key", fi.Mode())
 	}
-	if _, err := Save(bytes.NewReader(archive), out, false); err == nil || !strings.Contains(err.Error(), out+" exists") {
-		t.Errorf("Save over a backup: %v; want it refused, naming %s", err, out)
+	if _, err := Save(bytes.NewReader(archive), out, false); !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), out) {
+		t.Errorf("Save over a backup: %v; want an fs.ErrExist naming %s", err, out)
 	}
 	if _, err := Save(bytes.NewReader(archive), out, true); err != nil {
 		t.Errorf("Save with replace: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("the saves left %v; want only %s", left, out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"os"
@@ -33,8 +34,9 @@ const (
 // The file is written in the format of a config file, so that a user can
 // copy its entry into one. A file that exists but cannot be read, or does
 // not hold exactly one app, is an error rather than replaced: it may be the
-// only copy of a secret that clients use. When two servers create the app at
-// the same time, both return the one that was stored first.
+// only copy of a secret that clients use. It is created durably, readable
+// by its owner only, and never over another: when two servers create the
+// app at the same time, both return the one that was stored first.
 func LoadOrCreateDevApp(dir string) (app tally.App, created bool, err error) {
 	path := filepath.Join(dir, datadir.DevAppFile)
 	app, err = loadDevApp(path)
@@ -48,7 +50,10 @@ func LoadOrCreateDevApp(dir string) (app tally.App, created bool, err error) {
 	if err != nil {
 		return tally.App{}, false, err
 	}
-	err = createFile(dir, datadir.DevAppFile, formatDevApp(app))
+	err = durable.Create(path, false, func(w io.Writer) error {
+		_, err := w.Write(formatDevApp(app))
+		return err
+	})
 	if errors.Is(err, fs.ErrExist) {
 		app, err = loadDevApp(path)
 		return app, false, err
@@ -111,48 +116,4 @@ func formatDevApp(a tally.App) []byte {
 	fmt.Fprintf(&b, "    rate_limit_per_app: %d\n", a.RateLimitPerApp)
 	fmt.Fprintf(&b, "    disabled: %t\n", a.Disabled)
 	return []byte(b.String())
-}
-
-// createFile stores data as dir/name with mode 0600 so that a crash leaves
-// either no file or the whole of it: it writes and syncs a temporary file,
-// moves it into place and syncs dir. It does not replace an existing file
-// (the error then matches fs.ErrExist), so that of two servers starting
-// together only one creates the app; on file systems without hard links it
-// falls back to a rename, which does.
-func createFile(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp") // mode 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if tmp != "" {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	final := filepath.Join(dir, name)
-	switch err := os.Link(tmp, final); {
-	case err == nil:
-		os.Remove(tmp)
-		tmp = ""
-	case errors.Is(err, fs.ErrExist):
-		return err
-	default:
-		if err := os.Rename(tmp, final); err != nil {
-			return err
-		}
-		tmp = ""
-	}
-	return durable.SyncDir(dir)
 }

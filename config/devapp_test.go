@@ -123,22 +123,6 @@ func TestLoadOrCreateDevAppKeepsBadFile(t *testing.T) {
 	}
 }
 
-func TestCreateFileKeepsExisting(t *testing.T) {
-	dir := t.TempDir()
-	if err := createFile(dir, "f", []byte("one")); err != nil {
-		t.Fatal(err)
-	}
-	if err := createFile(dir, "f", []byte("two")); !os.IsExist(err) {
-		t.Errorf("second createFile: %v, want an fs.ErrExist", err)
-	}
-	if data, _ := os.ReadFile(filepath.Join(dir, "f")); string(data) != "one" {
-		t.Errorf("file holds %q, want \"one\"", data)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("dir holds %d entries, want 1", len(entries))
-	}
-}
-
 // TestFormatDevAppRoundTrip checks that a user's edits that survive Parse,
 // whatever their characters, survive being written back.
 func TestFormatDevAppRoundTrip(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -33,7 +34,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 
 	// Save checks this too, but only once the server has made a backup.
 	if _, err := os.Lstat(*out); err == nil && !*force {
-		return fmt.Errorf("%s exists; choose another file or replace it with --force", *out)
+		return outExists(*out)
 	}
 
 	url := "http://" + *admin + "/backup"
@@ -49,11 +50,20 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	sum, err := backup.Save(resp.Body, *out, *force)
+	if errors.Is(err, os.ErrExist) {
+		err = outExists(*out) // made meanwhile
+	}
 	if err != nil {
 		return fmt.Errorf("backup from %s into %s: %w", url, *out, err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s\n", *out, describe(sum))
 	return nil
+}
+
+// outExists refuses to replace the file of --out without --force, and says
+// how to.
+func outExists(out string) error {
+	return fmt.Errorf("%s exists; choose another file or replace it with --force", out)
 }
 
 // describe says what a backup holds, for the messages of backup and
