@@ -1,24 +1,23 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
 )
 
-// startAdmin serves the profiler, backups and metrics on their own
+// openAdmin serves the profiler, backups and metrics on their own
 // listener. It is off unless asked for, and kept apart from the API's
 // address, because profiles expose the server's internals, and backups all
 // its data and the dev app's secret key, to whoever can reach them. The
 // metrics are on the API's address too; here they can be scraped from a
 // network that cannot reach the API.
-func startAdmin(addr string, backups, metrics http.Handler, log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
+func (m *Main) openAdmin(ctx context.Context, backups, metrics http.Handler) error {
+	ln, err := listen(ctx, m.Admin)
 	if err != nil {
-		return nil, fmt.Errorf("admin listener: %w", err)
+		return fmt.Errorf("admin listener: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -28,8 +27,8 @@ func startAdmin(addr string, backups, metrics http.Handler, log *slog.Logger) (*
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/backup", backups)
 	mux.Handle("/metrics", metrics)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	log.Info("admin listener serving pprof, /backup and /metrics", "addr", ln.Addr().String())
-	return srv, nil
+	m.adminLn, m.admin = ln, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go m.admin.Serve(ln)
+	m.log.Info("admin listener serving pprof, /backup and /metrics", "addr", ln.Addr().String())
+	return nil
 }

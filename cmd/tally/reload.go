@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"reflect"
 	"slices"
@@ -12,77 +11,63 @@ import (
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/config"
-	"github.com/tallyserver/tally/httpapi"
 )
 
-// reloader applies a changed config file to the running server: the apps
-// (their keys, admins, editions, limits), the TLS certificate's files and
-// the log level. The listen address, the data directory, the log format and
-// turning TLS on or off need a restart; a reload that changes them says so
-// and applies the rest.
+// Reload reads the config file again and applies it to the running
+// server: the apps (their keys, admins, editions, limits), the TLS
+// certificate's files and the log level. The listen address, the data
+// directory, the log format and turning TLS on or off need a restart; a
+// reload that changes them says so and applies the rest.
 //
 // A new config that cannot be used is refused as a whole and the running
 // one stays: half a reload, say new apps with a certificate that failed to
-// load, would be a state nobody wrote down.
-type reloader struct {
-	path  string
-	flags serveFlags
-	// running is the config in effect, with flags and defaults applied.
-	running *config.File
-	api     *httpapi.Server
-	cert    *certificate // nil when not serving TLS
-	level   *slog.LevelVar
-	log     *slog.Logger
-}
-
-// reload reads the config file again and applies it. The outcome, either
-// way, is told in the log, which is where whoever sent the signal looks.
-func (r *reloader) reload() {
-	if r.path == "" {
-		r.log.Warn("config reload refused", "err", "the server was started without --config, so there is no file to reload")
+// load, would be a state nobody wrote down. The outcome, either way, is
+// told in the log, which is where whoever asked for the reload looks.
+func (m *Main) Reload() {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	if m.ConfigPath == "" {
+		m.log.Warn("config reload refused", "err", "the server was started without --config, so there is no file to reload")
 		return
 	}
-	next, cert, err := r.check()
+	next, cert, err := m.check()
 	if err != nil {
-		r.log.Error("config reload refused; the running config stays", "config", r.path, "err", err)
+		m.log.Error("config reload refused; the running config stays", "config", m.ConfigPath, "err", err)
 		return
 	}
 	// The new level governs the reload's own lines.
-	r.level.UnmarshalText([]byte(next.LogLevel)) // checked by config.Parse
-	for _, name := range restartOnly(r.running, next) {
-		r.log.Warn("config reload: a setting changed that takes effect only at the next start",
-			"config", r.path, "setting", name)
+	m.level.UnmarshalText([]byte(next.LogLevel)) // checked by config.Parse
+	for _, name := range restartOnly(m.running, next) {
+		m.log.Warn("config reload: a setting changed that takes effect only at the next start",
+			"config", m.ConfigPath, "setting", name)
 	}
 	if cert != nil {
-		r.cert.replace(cert)
+		m.cert.replace(cert)
 	}
-	added, removed, changed := diffApps(r.running.Apps, next.Apps)
-	r.api.SetApps(next.Apps)
-	next.Listen, next.Data, next.LogFormat = r.running.Listen, r.running.Data, r.running.LogFormat
-	if r.cert == nil {
+	added, removed, changed := diffApps(m.running.Apps, next.Apps)
+	m.api.SetApps(next.Apps)
+	next.Listen, next.Data, next.LogFormat = m.running.Listen, m.running.Data, m.running.LogFormat
+	if m.cert == nil {
 		next.TLSCert, next.TLSKey = "", ""
 	}
-	r.running = next
-	r.log.Info("config reloaded", "config", r.path, "apps", len(next.Apps),
+	m.running = next
+	m.log.Info("config reloaded", "config", m.ConfigPath, "apps", len(next.Apps),
 		"added", added, "removed", removed, "changed", changed)
 }
 
 // check reads the config file and returns it with flags and defaults
 // applied, and the certificate it names when the server serves TLS, or why
 // it cannot be used.
-func (r *reloader) check() (*config.File, *certificate, error) {
-	next, err := config.Load(r.path)
+func (m *Main) check() (*config.File, *certificate, error) {
+	next, err := m.load()
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(next.Apps) == 0 {
-		return nil, nil, fmt.Errorf("config %s: no apps; a running server needs at least one", r.path)
-	}
-	if err := r.flags.apply(next); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("config %s: no apps; a running server needs at least one", m.ConfigPath)
 	}
 	var cert *certificate
-	if r.cert != nil && next.TLSCert != "" {
+	if m.cert != nil && next.TLSCert != "" {
 		if cert, err = loadCertificate(next.TLSCert, next.TLSKey); err != nil {
 			return nil, nil, err
 		}
@@ -134,14 +119,13 @@ func diffApps(old, next []tally.App) (added, removed, changed []uint32) {
 	return added, removed, changed
 }
 
-// watch reloads whenever the config file's contents change, checking every
-// interval until ctx ends. Polling is used rather than file system events
-// because editors and config managers replace files in many ways (write in
-// place, rename over, symlink swap) and reading a small file once a second
-// sees them all. A file caught half-written is refused and tried again
-// when its contents change once more.
-func (r *reloader) watch(ctx context.Context, interval time.Duration, reload chan<- struct{}) {
-	last, _ := os.ReadFile(r.path)
+// watch reloads whenever the config file's contents differ from last,
+// checking every interval until ctx ends. Polling is used rather than file
+// system events because editors and config managers replace files in many
+// ways (write in place, rename over, symlink swap) and reading a small file
+// once a second sees them all. A file caught half-written is refused and
+// tried again when its contents change once more.
+func (m *Main) watch(ctx context.Context, last []byte, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -150,15 +134,11 @@ func (r *reloader) watch(ctx context.Context, interval time.Duration, reload cha
 			return
 		case <-t.C:
 		}
-		cur, err := os.ReadFile(r.path)
+		cur, err := os.ReadFile(m.ConfigPath)
 		if err != nil || bytes.Equal(cur, last) {
 			continue
 		}
 		last = cur
-		select {
-		case reload <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
+		m.Reload()
 	}
 }

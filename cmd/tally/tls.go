@@ -9,7 +9,7 @@ import (
 // certificate holds the server's TLS certificate, which a reload replaces
 // without a restart: certificates are renewed every few weeks, and a
 // restart for each renewal would drop every client's connections.
-// The files it came from are the running config's (reloader.running).
+// The files it came from are the running config's (Main.running).
 type certificate struct {
 	cert atomic.Pointer[tls.Certificate]
 }

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/backup"
+	"github.com/tallyserver/tally/config"
+	"github.com/tallyserver/tally/httpapi"
+	"github.com/tallyserver/tally/internal/datadir"
+	"github.com/tallyserver/tally/pebble"
+)
+
+// shutdownWait bounds how long a graceful stop waits for requests in
+// flight; a request waits at most for one fsync, so this is generous.
+const shutdownWait = 10 * time.Second
+
+// Main is the server that tally serve runs: its config, its store, the
+// API's listener and the admin one. It is apart from the command line and
+// the signals, which serve wires to it, so that tests can open a whole
+// server in their own process, reload it and close it.
+//
+// The fields before Open are set by the caller; Open sets the rest.
+type Main struct {
+	// ConfigPath is the config file; without one, the server serves the
+	// data dir's development app, and there is nothing to reload.
+	ConfigPath string
+	// Flags are the command line's settings, which override the file's at
+	// the start and at every reload.
+	Flags serveFlags
+	// Admin is the address of the admin listener, "" for none.
+	Admin string
+	// WatchConfig, with a ConfigPath, reloads the config whenever the
+	// file's contents change.
+	WatchConfig bool
+	// Stdout gets the banner and the development app, Stderr the log.
+	Stdout, Stderr io.Writer
+
+	// watchInterval is how often WatchConfig reads the file, a second
+	// unless a test shortens it.
+	watchInterval time.Duration
+
+	log     *slog.Logger
+	level   *slog.LevelVar
+	store   *pebble.Store
+	api     *httpapi.Server
+	cert    *certificate // nil when not serving TLS
+	ln      net.Listener
+	srv     *http.Server
+	adminLn net.Listener // nil without an admin listener
+	admin   *http.Server
+	url     string
+	served  chan error // Serve's outcome
+	// stopWatch ends the WatchConfig loop, which closes watched.
+	stopWatch context.CancelFunc
+	watched   chan struct{}
+
+	// reloadMu lets one reload run at a time, whether a signal or
+	// WatchConfig asked for it.
+	reloadMu sync.Mutex
+	// running is the config in effect, with flags and defaults applied.
+	running *config.File
+}
+
+// Open reads the config, opens the store, listens and serves, and prints
+// the banner (and the development app, if it serves one) to Stdout. A
+// config that cannot be used, or a setting of the flags that cannot, is
+// refused before the data dir is touched or an address listened on. ctx
+// bounds the start only.
+func (m *Main) Open(ctx context.Context) (err error) {
+	cfg, err := m.load()
+	if err != nil {
+		return err
+	}
+	if m.log, m.level, err = newLogger(m.Stderr, cfg.LogFormat, cfg.LogLevel); err != nil {
+		return usageError{err.Error()}
+	}
+	if cfg.TLSCert != "" {
+		if m.cert, err = loadCertificate(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return err
+		}
+	}
+	var dev *tally.App
+	if len(cfg.Apps) == 0 {
+		app, _, err := config.LoadOrCreateDevApp(cfg.Data)
+		if err != nil {
+			return err
+		}
+		cfg.Apps, dev = []tally.App{app}, &app
+	}
+
+	defer func() {
+		if err != nil {
+			m.release()
+		}
+	}()
+	if m.store, err = pebble.Open(filepath.Join(cfg.Data, datadir.StoreDir)); err != nil {
+		return err
+	}
+	registry, metrics := newMetrics(m.store)
+	if m.Admin != "" {
+		if err := m.openAdmin(ctx, backup.NewSource(m.store, cfg.Data, m.log), metrics); err != nil {
+			return err
+		}
+	}
+
+	lim := httpapi.Limits{} // the documented defaults
+	if m.ln, err = listen(ctx, cfg.Listen); err != nil {
+		return err
+	}
+	scheme := "http"
+	if m.cert != nil {
+		// TLS sits under the envelope wrapper, which reads and writes the
+		// requests and answers in the clear.
+		m.ln, scheme = tls.NewListener(m.ln, m.cert.config()), "https"
+	}
+	m.ln = httpapi.WrapListener(m.ln, lim)
+	m.api = httpapi.NewServer(m.store, cfg.Apps, m.log)
+	registry.MustRegister(m.api)
+	m.api.Metrics = metrics
+	m.srv = httpapi.NewHTTPServer(m.api, m.log, lim)
+	m.running = cfg
+
+	m.url = scheme + "://" + callableAddr(m.ln.Addr())
+	fmt.Fprintf(m.Stdout, "tally %s serving %s (data in %s, %d app(s))\n", version, m.url, cfg.Data, len(cfg.Apps))
+	if dev != nil {
+		printDevApp(m.Stdout, m.url, *dev, filepath.Join(cfg.Data, datadir.DevAppFile))
+	}
+	if m.WatchConfig && m.ConfigPath != "" {
+		m.startWatch()
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.srv.Serve(m.ln) }()
+	return nil
+}
+
+// load reads the config file, if there is one, and applies the flags and
+// the defaults over it.
+func (m *Main) load() (*config.File, error) {
+	cfg := &config.File{}
+	if m.ConfigPath != "" {
+		var err error
+		if cfg, err = config.Load(m.ConfigPath); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.Flags.apply(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// URL returns the API's base URL, as the banner gives it.
+func (m *Main) URL() string { return m.url }
+
+// AdminAddr returns the address the admin listener listens on, "" when
+// there is none.
+func (m *Main) AdminAddr() string {
+	if m.adminLn == nil {
+		return ""
+	}
+	return m.adminLn.Addr().String()
+}
+
+// Err receives the error that ended serving, if serving ends before Close.
+func (m *Main) Err() <-chan error { return m.served }
+
+// Close stops the server gracefully: no new connections, requests in
+// flight answered (each has its write durable before its answer, so
+// nothing more needs syncing), then the store closed. It waits
+// shutdownWait at most for the requests.
+func (m *Main) Close() error {
+	m.log.Info("shutting down", "wait", shutdownWait)
+	if m.stopWatch != nil {
+		m.stopWatch()
+		<-m.watched
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	if err := m.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		m.release()
+		return err
+	}
+	if m.admin != nil {
+		m.admin.Close()
+	}
+	if err := m.store.Close(); err != nil {
+		return err
+	}
+	m.log.Info("stopped")
+	return nil
+}
+
+// release closes, at once, what a failed Open or Close leaves open: the
+// admin listener, the API's listener if it is not served yet, and the
+// store.
+func (m *Main) release() {
+	if m.admin != nil {
+		m.admin.Close()
+	}
+	if m.ln != nil && m.served == nil {
+		m.ln.Close()
+	}
+	if m.store != nil {
+		m.store.Close()
+	}
+}
+
+// listen listens on the TCP address addr.
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", addr)
+}
+
+// callableAddr turns the listening address into one a local client can
+// call: a wildcard host becomes loopback.
+func callableAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	}
+	return tcp.String()
+}
+
+// startWatch starts the WatchConfig loop, on the contents of the file as
+// they are now, so that a change made once Open has returned is seen.
+func (m *Main) startWatch() {
+	interval := m.watchInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	last, _ := os.ReadFile(m.ConfigPath)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopWatch, m.watched = cancel, make(chan struct{})
+	go func() {
+		defer close(m.watched)
+		m.watch(ctx, last, interval)
+	}()
+}
