@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,8 +10,8 @@ import (
 // TestAdminListener shows that pprof is served only when asked for, and
 // only on the admin address, never on the API's.
 func TestAdminListener(t *testing.T) {
-	needBinary(t)
-	get := func(url string) (int, string) {
+	t.Parallel()
+	get := func(t *testing.T, url string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(url)
 		if err != nil {
@@ -25,29 +24,33 @@ func TestAdminListener(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		admin bool
-	}{{"off by default", false}, {"on with --admin", true}} {
+	}{{"off by default", false}, {"on with an address", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeFile(t, filepath.Join(dir, "tally.yaml"), testConfig())
-			args := []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data")}
-			admin := freeAddr(t)
+			m := newMain(t, testConfig())
+			unused := freeAddr(t)
 			if tc.admin {
-				args = append(args, "--admin", admin)
+				m.Admin = "127.0.0.1:0"
 			}
-			s := startServer(t, args...)
+			m.open(t)
 			// The API's address answers pprof paths with an envelope, as it
 			// answers every unknown path.
-			if code, body := get(s.base + "/debug/pprof/"); code != 200 || !strings.Contains(body, `"ErrorCode":`) {
+			if code, body := get(t, m.URL()+"/debug/pprof/"); code != 200 || !strings.Contains(body, `"ErrorCode":`) {
 				t.Errorf("API address, /debug/pprof/: %d %.80q; want an envelope", code, body)
 			}
 			if !tc.admin {
-				if _, err := http.Get("http://" + admin + "/debug/pprof/"); err == nil {
-					t.Errorf("something answers on %s without --admin", admin)
+				if a := m.AdminAddr(); a != "" {
+					t.Errorf("an admin listener on %s without an address asked for", a)
+				}
+				if _, err := http.Get("http://" + unused + "/debug/pprof/"); err == nil {
+					t.Errorf("something answers on %s without an admin address", unused)
 				}
 				return
 			}
-			if code, body := get("http://" + admin + "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+			if code, body := get(t, "http://"+m.AdminAddr()+"/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
 				t.Errorf("admin address, /debug/pprof/: %d %.80q; want the pprof index", code, body)
+			}
+			if !strings.Contains(m.stderr.String(), "admin listener serving pprof, /backup and /metrics\" addr="+m.AdminAddr()) {
+				t.Errorf("the log does not say where the admin listener is:\n%s", m.stderr)
 			}
 		})
 	}

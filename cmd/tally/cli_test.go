@@ -83,6 +83,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"usersig stray argument", append(append([]string{"usersig"}, full...), "extra"), 2, `unexpected argument "extra"`, ""},
 		{"serve bad --listen", []string{"serve", "--listen", "nonsense", "--data", "unused"}, 2, "--listen", ""},
 		{"serve stray argument", []string{"serve", "now"}, 2, `unexpected argument "now"`, ""},
+		{"serve --watch-config without --config", []string{"serve", "--watch-config", "--data", "unused", "--listen", "127.0.0.1:0"}, 2, "--watch-config needs --config", ""},
+		{"serve unknown --log-format", []string{"serve", "--log-format", "xml", "--data", "unused", "--listen", "127.0.0.1:0"}, 2, `log format "xml": must be text or json`, ""},
 		{"version", []string{"version"}, 0, "", `^tally \S+\n$`},
 		{"--version", []string{"--version"}, 0, "", `^tally \S+\n$`},
 		{"help", []string{"help"}, 0, "", `(?s)Usage:.*tally serve.*tally backup.*tally restore.*tally usersig.*tally version`},

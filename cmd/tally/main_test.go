@@ -1,8 +1,11 @@
 package main
 
-// The tests of this package drive the real tally binary as a process: they
-// build it once in TestMain and start it with the arguments a user would
-// type. This file holds the harness; the other _test.go files the tests.
+// Most tests of this package run a server in their own process, as a Main
+// (inprocess_test.go). Those of what only the process shows, the command
+// line and its exit codes, signals, a crash, drive the real tally binary:
+// they build it once in TestMain and start it with the arguments a user
+// would type. This file holds the harness of those; the other _test.go
+// files the tests.
 
 import (
 	"bytes"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -57,15 +56,14 @@ func scrapeMetrics(t *testing.T, url string) map[string]float64 {
 	return out
 }
 
-// TestMetricsAndLog drives the real binary, scrapes its /metrics on the
-// API's address and the admin one, and reads its failed-call log line.
+// TestMetricsAndLog runs a server, scrapes its /metrics on the API's
+// address and the admin one, and reads its failed-call log line.
 func TestMetricsAndLog(t *testing.T) {
-	needBinary(t)
-	dir := t.TempDir()
-	cfg := writeFile(t, filepath.Join(dir, "tally.yaml"), testConfig())
-	admin := freeAddr(t)
-	s := startServer(t, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--admin", admin)
-	c := newAPI(s.base, testAppID, testKey, testAdmin)
+	t.Parallel()
+	m := newMain(t, testConfig())
+	m.Admin = "127.0.0.1:0"
+	m.open(t)
+	c := m.client(testKey)
 	c.mustOK(t, "create_group", map[string]any{"Type": "Public", "Name": "g", "GroupId": "g1"})
 	for range 2 {
 		c.mustOK(t, "update_group_counter", map[string]any{"GroupId": "g1", "Mode": "Increase",
@@ -79,7 +77,7 @@ func TestMetricsAndLog(t *testing.T) {
 	var got map[string]float64
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got = scrapeMetrics(t, s.base+"/metrics")
+		got = scrapeMetrics(t, m.URL()+"/metrics")
 		if _, ok := got["tally_store_groups{}"]; ok || time.Now().After(deadline) {
 			break
 		}
@@ -104,14 +102,14 @@ func TestMetricsAndLog(t *testing.T) {
 			t.Errorf("%s is missing from /metrics", k)
 		}
 	}
-	if adm := scrapeMetrics(t, "http://"+admin+"/metrics"); adm[`tally_requests_total{code="0",command="create_group"}`] != 1 {
+	if adm := scrapeMetrics(t, "http://"+m.AdminAddr()+"/metrics"); adm[`tally_requests_total{code="0",command="create_group"}`] != 1 {
 		t.Errorf("the admin listener's /metrics does not count the create_group")
 	}
 
 	// The failed call logged one line on stderr, and nothing logs the
 	// UserSig or the key.
 	var lines []string
-	for _, l := range strings.Split(s.stderr.String(), "\n") {
+	for _, l := range strings.Split(m.stderr.String(), "\n") {
 		if strings.Contains(l, "request failed") {
 			lines = append(lines, l)
 		}
@@ -119,9 +117,9 @@ func TestMetricsAndLog(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "command=get_group_counter") ||
 		!strings.Contains(lines[0], "code=10010") || !strings.Contains(lines[0], fmt.Sprintf("sdkappid=%d", testAppID)) ||
 		!strings.Contains(lines[0], "request_id=") {
-		t.Errorf("want one request-failed line for get_group_counter with code 10010; stderr:\n%s", s.stderr)
+		t.Errorf("want one request-failed line for get_group_counter with code 10010; stderr:\n%s", m.stderr)
 	}
-	if out := s.stderr.String(); strings.Contains(out, c.sig) || strings.Contains(out, testKey) {
+	if out := m.stderr.String(); strings.Contains(out, c.sig) || strings.Contains(out, testKey) {
 		t.Errorf("stderr holds the UserSig or the key:\n%s", out)
 	}
 }

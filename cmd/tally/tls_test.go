@@ -9,13 +9,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -71,21 +71,23 @@ func trusting(certs ...*x509.Certificate) *http.Client {
 
 // TestTLS serves HTTPS from tls_cert and tls_key, shows that the envelope
 // answers and the refusals of malformed requests work over it as over
-// plain HTTP, and that SIGHUP swaps in a renewed certificate without a
+// plain HTTP, and that a reload swaps in a renewed certificate without a
 // restart.
 func TestTLS(t *testing.T) {
-	needBinary(t)
+	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, cert := makeCert(t, dir, "first")
-	cfg := writeFile(t, filepath.Join(dir, "tally.yaml"),
-		"tls_cert: "+certFile+"\ntls_key: "+keyFile+"\n"+testConfig())
-	s := startServer(t, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
-	if !strings.HasPrefix(s.base, "https://") {
-		t.Fatalf("banner names %s, want an https address", s.base)
+	m := newMain(t, "tls_cert: "+certFile+"\ntls_key: "+keyFile+"\n"+testConfig())
+	m.open(t)
+	if !strings.HasPrefix(m.URL(), "https://") {
+		t.Fatalf("serving %s, want an https address", m.URL())
 	}
-	addr := strings.TrimPrefix(s.base, "https://")
+	if !strings.Contains(m.stdout.String(), "serving "+m.URL()+" ") {
+		t.Errorf("the banner does not name %s:\n%s", m.URL(), m.stdout)
+	}
+	addr := strings.TrimPrefix(m.URL(), "https://")
 
-	c := newAPI(s.base, testAppID, testKey, testAdmin)
+	c := m.client(testKey)
 	c.hc = trusting(cert)
 	c.mustOK(t, "create_group", map[string]any{"Type": "Public", "Name": "tls", "GroupId": "tls"})
 	c.mustOK(t, "update_group_counter", map[string]any{"GroupId": "tls", "Mode": "Set", "GroupCounter": []counter{{"x", 7}}})
@@ -116,14 +118,14 @@ func TestTLS(t *testing.T) {
 		t.Errorf("malformed request over TLS: %s %s; want 200 and an envelope with 60002", resp.Status, body)
 	}
 
-	// A renewed certificate in the same files is served after SIGHUP.
+	// A renewed certificate in the same files is served after a reload.
 	nextCert, nextKey, renewed := makeCert(t, dir, "next")
 	copyFile(t, nextCert, certFile)
 	copyFile(t, nextKey, keyFile)
-	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
+	m.Reload()
+	if !strings.Contains(m.stderr.String(), "config reloaded") {
+		t.Fatalf("the reload did not succeed:\n%s", m.stderr)
 	}
-	s.waitLog(t, "config reloaded", 1)
 	c.hc = trusting(renewed)
 	c.mustOK(t, "get_group_counter", map[string]any{"GroupId": "tls"})
 	c.hc = trusting(cert)
@@ -135,30 +137,38 @@ func TestTLS(t *testing.T) {
 // TestTLSRefusals shows that a TLS setting that cannot work stops the
 // server before it listens, with a message naming the file or flag.
 func TestTLSRefusals(t *testing.T) {
-	needBinary(t)
+	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, _ := makeCert(t, dir, "ok")
 	otherCert, _, _ := makeCert(t, dir, "other")
 	missing := filepath.Join(dir, "missing.pem")
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name        string
+		cert, key   string // the flags --tls-cert and --tls-key
+		want        string
+		commandLine bool // a usage error, exit code 2
 	}{
-		{"missing cert file", []string{"--tls-cert", missing, "--tls-key", keyFile}, missing},
-		{"key of another cert", []string{"--tls-cert", otherCert, "--tls-key", keyFile}, "private key does not match public key"},
-		{"cert without key", []string{"--tls-cert", certFile}, "--tls-cert and --tls-key go together"},
+		{"missing cert file", missing, keyFile, missing, false},
+		{"key of another cert", otherCert, keyFile, "private key does not match public key", false},
+		{"cert without key", certFile, "", "--tls-cert and --tls-key go together", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := writeFile(t, filepath.Join(t.TempDir(), "tally.yaml"), testConfig())
-			addr := freeAddr(t)
-			args := append([]string{"serve", "--config", cfg, "--listen", addr, "--data", t.TempDir()}, tt.args...)
-			code, _, stderr := runTally(t, 15*time.Second, args...)
-			if code == 0 || !strings.Contains(stderr, tt.want) {
-				t.Errorf("exit %d, stderr %q; want a failure naming %q", code, stderr, tt.want)
+			m := newMain(t, testConfig())
+			m.Flags.listen = freeAddr(t)
+			m.Flags.tlsCert, m.Flags.tlsKey = tt.cert, tt.key
+			err := m.Open(t.Context())
+			if err == nil {
+				m.Close()
+				t.Fatalf("Open succeeded; want a failure naming %q", tt.want)
 			}
-			assertNotListening(t, addr)
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Open: %v; want a failure naming %q", err, tt.want)
+			}
+			if isUsage := errors.As(err, new(usageError)); isUsage != tt.commandLine {
+				t.Errorf("Open: %v is a usage error: %v, want %v", err, isUsage, tt.commandLine)
+			}
+			assertNotListening(t, m.Flags.listen)
 		})
 	}
 }
