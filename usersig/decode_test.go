@@ -44,7 +44,7 @@ func docWith(name, value string) []byte {
 	return b.Bytes()
 }
 
-func zlibBytes(t *testing.T, data []byte, level int) []byte {
+func zlibBytes(t testing.TB, data []byte, level int) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w, err := zlib.NewWriterLevel(&b, level)

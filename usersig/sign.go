@@ -74,9 +74,10 @@ func SignWithUserBuf(sdkappid uint32, key, identifier string, expire int64, user
 	return sigEncoding.EncodeToString(z.Bytes())
 }
 
-// zlibWriters pools zlib writers, which cost most of a megabyte to set up
-// even at level 0. Level 0 is what the Go generator writes: these documents
-// are too short for compression to pay for its CPU time.
+// zlibWriters pools zlib writers, because a new one allocates its whole
+// compressor, even at level 0, and that is far more than the sig it writes
+// (see BENCHMARKS.md). Level 0 is what the Go generator writes: these
+// documents are too short for compression to pay for its CPU time.
 var zlibWriters = sync.Pool{New: func() any {
 	w, _ := zlib.NewWriterLevel(nil, zlib.NoCompression) // the level is valid
 	return w
