@@ -41,6 +41,10 @@ type File struct {
 	// passes Validate, and no two share an SDKAppID. There may be none: what
 	// a server does without apps is for the caller to decide.
 	Apps []tally.App
+	// Source is the file's contents as Load read them (nil from Parse),
+	// so that a caller watching the file can tell a change from the
+	// config it runs, without reading the file a second time.
+	Source []byte
 }
 
 // Load reads and parses the config file at path. Its errors start with
@@ -59,6 +63,7 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	f.Source = data
 	return f, nil
 }
 

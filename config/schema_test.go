@@ -255,6 +255,10 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
+	if string(got.Source) != fullYAML {
+		t.Errorf("Load's Source = %q, want the file's contents", got.Source)
+	}
+	got.Source = nil
 	if !reflect.DeepEqual(got, full) {
 		t.Errorf("Load = %+v\nwant %+v", got, full)
 	}

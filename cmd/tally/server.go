@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -236,14 +235,15 @@ func callableAddr(a net.Addr) string {
 	return tcp.String()
 }
 
-// startWatch starts the WatchConfig loop, on the contents of the file as
-// they are now, so that a change made once Open has returned is seen.
+// startWatch starts the WatchConfig loop from the contents the running
+// config was read from, so that a change made at any moment after that
+// read, even while Open still runs, is seen.
 func (m *Main) startWatch() {
 	interval := m.watchInterval
 	if interval == 0 {
 		interval = time.Second
 	}
-	last, _ := os.ReadFile(m.ConfigPath)
+	last := m.running.Source
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopWatch, m.watched = cancel, make(chan struct{})
 	go func() {
