@@ -31,13 +31,14 @@ type call struct {
 // pool: a rare large answer should not pin its memory for good.
 const maxPooledAnswer = 64 << 10
 
-// newCall returns a call from the pool, cleared, for cmd.
+// newCall returns a call from the pool for cmd. freeCall has cleared it
+// already, all but the answer's buffer, which it has emptied.
 func (s *Server) newCall(ctx context.Context, cmd *command) *call {
 	c, _ := s.calls.Get().(*call)
 	if c == nil {
 		c = new(call)
 	}
-	*c = call{ctx: ctx, cmd: cmd, answer: answer{b: c.answer.b[:0]}}
+	c.ctx, c.cmd = ctx, cmd
 	return c
 }
 
