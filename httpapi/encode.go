@@ -26,7 +26,12 @@ func (a *answer) fail(err error) {
 	a.b = appendString(a.b, tally.ErrorInfo(err))
 }
 
-func (a *answer) end() []byte { return append(a.b, '}') }
+// end closes the answer and returns it. It keeps what it appended, so that
+// the pooled buffer keeps any growth of the last byte too.
+func (a *answer) end() []byte {
+	a.b = append(a.b, '}')
+	return a.b
+}
 
 // field appends `,"name":` ahead of a value.
 func (a *answer) field(name string) {
