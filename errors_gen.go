@@ -14,6 +14,8 @@ const (
 	ErrNoPermission Code = 10007
 	// ErrGroupNotFound is code 10010. The group does not exist or has been destroyed.
 	ErrGroupNotFound Code = 10010
+	// ErrGroupFull is code 10014. The members a call would add exceed the group's MaxMemberNum; none was added.
+	ErrGroupFull Code = 10014
 	// ErrInvalidGroupID is code 10015. A GroupId is malformed, or not one the caller may choose.
 	ErrInvalidGroupID Code = 10015
 	// ErrGroupIDInUse is code 10021. create_group was given a GroupId that is taken.
@@ -61,6 +63,7 @@ var codeTable = [...]CodeInfo{
 	{ErrInvalidParameter, "ErrInvalidParameter", ""},
 	{ErrNoPermission, "ErrNoPermission", ""},
 	{ErrGroupNotFound, "ErrGroupNotFound", ""},
+	{ErrGroupFull, "ErrGroupFull", ""},
 	{ErrInvalidGroupID, "ErrInvalidGroupID", ""},
 	{ErrGroupIDInUse, "ErrGroupIDInUse", ""},
 	{ErrEditionRequired, "ErrEditionRequired", ""},

@@ -2,6 +2,7 @@ package tally
 
 import (
 	"crypto/rand"
+	"slices"
 	"strings"
 )
 
@@ -52,29 +53,126 @@ func (t GroupType) Index() int {
 // HasCounters reports whether groups of type t may hold group counters.
 func (t GroupType) HasCounters() bool { return t != GroupCommunity }
 
-// Group is a chat group as get_group_info reports it.
+// Group is a chat group as get_group_info reports it, without its members.
 type Group struct {
-	ID             string
-	Type           GroupType
-	Name           string
-	Owner          string
-	CreateTime     int64 // Unix seconds.
-	Introduction   string
-	Notification   string
-	FaceURL        string
-	MaxMemberCount uint32
+	ID           string
+	Type         GroupType
+	Name         string
+	Owner        string // "" when the group has no owner.
+	CreateTime   int64  // Unix seconds.
+	Introduction string
+	Notification string
+	FaceURL      string
+	// MaxMemberNum caps MemberNum; 0, for an AVChatRoom, means no cap.
+	MaxMemberNum uint32
+	ApplyJoin    JoinOption
+	InviteJoin   JoinOption // "" for an AVChatRoom, which has none.
+	MuteAll      bool
+	SupportTopic bool // Set only for a Community.
+	// AppDefinedData holds the group's custom fields in the order their
+	// keys were first set.
+	AppDefinedData []CustomField
+	// InfoSeq starts at 1 and grows with every change of the group's
+	// fields or members; LastInfoTime is the time of the latest.
+	InfoSeq      uint64
+	LastInfoTime int64
+	MemberNum    uint32
+}
+
+// Clone returns a copy of g that shares nothing with it.
+func (g *Group) Clone() *Group {
+	c := *g
+	c.AppDefinedData = slices.Clone(g.AppDefinedData)
+	return &c
+}
+
+// JoinOption says how users join a group: its ApplyJoinOption or
+// InviteJoinOption.
+type JoinOption string
+
+const (
+	FreeAccess     JoinOption = "FreeAccess"
+	NeedPermission JoinOption = "NeedPermission"
+	DisableApply   JoinOption = "DisableApply"
+	DisableInvite  JoinOption = "DisableInvite"
+)
+
+// JoinOptions lists every option, in the order their numbers follow;
+// storage engines encode an option as 1 + its position, and "" as 0.
+var JoinOptions = []JoinOption{FreeAccess, NeedPermission, DisableApply, DisableInvite}
+
+// CustomField is one key of a group's AppDefinedData or a member's
+// AppMemberDefinedData. The value is opaque bytes, returned as given.
+type CustomField struct {
+	Key   string
+	Value string
 }
 
 // Limits of group fields.
 const (
-	MaxGroupIDLen   = 48
-	MaxGroupNameLen = 100
-	MaxGroupIDList  = 50
-	MaxListLimit    = 10000
+	MaxGroupIDLen      = 48
+	MaxGroupNameLen    = 100
+	MaxIntroductionLen = 400
+	MaxNotificationLen = 400
+	MaxFaceURLLen      = 500
+	MaxGroupIDList     = 50
+	MaxListLimit       = 10000
+
+	MaxGroupFields      = 10 // Keys of a group's AppDefinedData.
+	MaxGroupFieldKeyLen = 16
+	MaxGroupFieldValLen = 512
 
 	autoIDPrefix      = "@TGS#"
 	communityIDPrefix = "@TGS#_"
 )
+
+// MemberCap returns the largest MaxMemberNum a group of type t may have,
+// or 0 for an AVChatRoom, which has no cap.
+func (t GroupType) MemberCap() uint32 {
+	switch t {
+	case GroupAVChatRoom:
+		return 0
+	case GroupCommunity:
+		return 100000
+	}
+	return 6000
+}
+
+// DefaultMaxMembers is the MaxMemberNum of a new group of type t that
+// names none.
+func (t GroupType) DefaultMaxMembers() uint32 {
+	switch t {
+	case GroupPrivate:
+		return 200
+	case GroupPublic:
+		return 2000
+	}
+	return t.MemberCap()
+}
+
+// DefaultApplyJoin and DefaultInviteJoin are the join options of a new
+// group of type t that names none: a Private group is joined by
+// invitation only, the others by application only.
+func (t GroupType) DefaultApplyJoin() JoinOption {
+	if t == GroupPrivate {
+		return DisableApply
+	}
+	return NeedPermission
+}
+
+func (t GroupType) DefaultInviteJoin() JoinOption {
+	switch t {
+	case GroupPrivate:
+		return FreeAccess
+	case GroupAVChatRoom:
+		return ""
+	}
+	return DisableInvite
+}
+
+// KeepsMembers reports whether groups of type t keep a member list: an
+// AVChatRoom's audience joins through the SDK and is not kept.
+func (t GroupType) KeepsMembers() bool { return t != GroupAVChatRoom }
 
 // CheckGroupID reports whether id is well formed: 1..48 bytes of printable
 // ASCII. It returns an ErrInvalidGroupID error naming the problem.
@@ -141,7 +239,8 @@ type GroupPage struct {
 // GroupLookup is the result for one id of get_group_info. Err is nil when
 // the group was found.
 type GroupLookup struct {
-	ID    string
-	Group *Group
-	Err   error
+	ID      string
+	Group   *Group
+	Members []Member // When asked for, and the group keeps members.
+	Err     error
 }

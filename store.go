@@ -29,24 +29,61 @@ import "context"
 //     told of a state that a crash could take back.
 //
 // Arguments have been validated by the caller (ids well formed, keys 1..128
-// bytes, items 1..20 with distinct keys); a Store checks only what needs its
-// state.
+// bytes, items 1..20 with distinct keys, UserIDs valid, accounts within the
+// per-call limits); a Store checks only what needs its state. The rules that
+// do need state are functions of this package (ApplyCounters,
+// ApplyGroupChange, PlanAdd, PlanDelete), which every Store applies to what
+// it read, so that the rules are the same on every backend.
 type Store interface {
-	// CreateGroup stores a new group. When g.ID is empty it picks a fresh
-	// generated id; otherwise the id must be free (ErrGroupIDInUse). It sets
-	// g.ID and g.CreateTime.
-	CreateGroup(ctx context.Context, app uint32, g *Group) error
+	// CreateGroup stores a new group and its first members, as
+	// NewGroup.Build returns them, giving each member its Seq in list
+	// order. When g.ID is empty it picks a fresh generated id; otherwise
+	// the id must be free (ErrGroupIDInUse). It sets g.ID.
+	CreateGroup(ctx context.Context, app uint32, g *Group, members []Member) error
 
-	// DestroyGroup removes a group and all its counters (ErrGroupNotFound if
-	// there is none).
+	// DestroyGroup removes a group with its members and counters
+	// (ErrGroupNotFound if there is none).
 	DestroyGroup(ctx context.Context, app uint32, id string) error
 
-	// Groups looks up each id, in order; a missing group gets ErrGroupNotFound
-	// in its GroupLookup.
-	Groups(ctx context.Context, app uint32, ids []string) ([]GroupLookup, error)
+	// Groups looks up each id, in order; a missing group gets
+	// ErrGroupNotFound in its GroupLookup. With members, each found group
+	// comes with all its members, as Members orders them, read with it
+	// in one view.
+	Groups(ctx context.Context, app uint32, ids []string, members bool) ([]GroupLookup, error)
 
 	// ListGroups returns one page of the app's groups in creation order.
 	ListGroups(ctx context.Context, app uint32, f GroupFilter) (GroupPage, error)
+
+	// ModifyGroup applies one modify_group_base_info request with
+	// ApplyGroupChange at time now. Errors: ErrGroupNotFound and those of
+	// ApplyGroupChange.
+	ModifyGroup(ctx context.Context, app uint32, id string, ch *GroupChange, now int64) error
+
+	// AddMembers applies one add_group_member request with PlanAdd at
+	// time now, giving the new members the next Seqs in request order,
+	// and returns each account's result in request order. Errors:
+	// ErrGroupNotFound and those of PlanAdd.
+	AddMembers(ctx context.Context, app uint32, id string, accounts []string, now int64) ([]AddResult, error)
+
+	// DeleteMembers applies one delete_group_member request with
+	// PlanDelete at time now. Errors: ErrGroupNotFound and those of
+	// PlanDelete.
+	DeleteMembers(ctx context.Context, app uint32, id string, accounts []string, now int64) error
+
+	// Members returns one page of the group's members: the owner first,
+	// then by Seq. Errors: ErrGroupNotFound, and those of
+	// CheckMemberCall(ReadMembersCall).
+	Members(ctx context.Context, app uint32, id string, q MemberQuery) (MemberPage, error)
+
+	// Roles returns the role of each account in the group, in order;
+	// RoleNone for one that is not a member. Errors: ErrGroupNotFound,
+	// and those of CheckMemberCall(ReadMembersCall).
+	Roles(ctx context.Context, app uint32, id string, accounts []string) ([]Role, error)
+
+	// JoinedGroups returns one page of the groups the account is a member
+	// of. The page is one view of the store, and like every read it
+	// shows no membership that a crash could take back.
+	JoinedGroups(ctx context.Context, app uint32, account string, f JoinedFilter) (JoinedPage, error)
 
 	// UpdateCounters applies one update_group_counter request with
 	// ApplyCounters and returns the new values in request order. Errors:
