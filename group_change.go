@@ -240,7 +240,7 @@ func (r *NewGroup) members(g *Group, now int64) ([]Member, error) {
 	if len(r.Members) > MaxCreateMembers {
 		return nil, Errorf(ErrInvalidParameter, "MemberList has %d members; the limit is %d", len(r.Members), MaxCreateMembers)
 	}
-	out := make([]Member, 0, 1+len(r.Members))
+	var out []Member
 	if r.Owner != "" {
 		out = append(out, Member{Account: r.Owner, Role: RoleOwner, JoinTime: now})
 	}
