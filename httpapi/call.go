@@ -17,6 +17,9 @@ type call struct {
 	// both are set before a handler runs.
 	app  *appState
 	body *fastjson.Object
+	// now is when the call arrived, in Unix seconds by the server's
+	// clock: the time a write records (CreateTime, JoinTime).
+	now int64
 	// answer is built by the handler after the envelope that the server
 	// has started.
 	answer answer

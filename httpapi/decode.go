@@ -73,6 +73,17 @@ func requiredString(o *fastjson.Object, name string) (string, error) {
 	return s, err
 }
 
+// requiredStringAt reads the string field key of o, an element of a list
+// at path, naming it path.key in messages.
+func requiredStringAt(o *fastjson.Object, path, key string) (string, error) {
+	v := lookup(o, key)
+	if v == nil {
+		return "", invalid("%s.%s is required", path, key)
+	}
+	s, _, err := stringValue(v, path+"."+key)
+	return s, err
+}
+
 // groupID reads the GroupId field that most commands take.
 func groupID(o *fastjson.Object) (string, error) {
 	id, err := requiredString(o, "GroupId")
@@ -136,4 +147,123 @@ func counterKeys(o *fastjson.Object) ([]string, error) {
 		keys[i] = k
 	}
 	return keys, nil
+}
+
+// optString reads an optional string field; nil means absent.
+func optString(o *fastjson.Object, name string) (*string, error) {
+	s, ok, err := stringField(o, name)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// objectValue reads v as an object; name is the field it came from.
+func objectValue(v *fastjson.Value, name string) (*fastjson.Object, error) {
+	o, err := v.Object()
+	if err != nil {
+		return nil, invalid("%s must be an object, not %s", name, describe(v))
+	}
+	return o, nil
+}
+
+// stringList reads an optional array of strings.
+func stringList(o *fastjson.Object, name string) ([]string, bool, error) {
+	return stringListAt(o, name, name)
+}
+
+// stringListAt reads the optional array of strings name of o, naming it
+// path in messages.
+func stringListAt(o *fastjson.Object, name, path string) ([]string, bool, error) {
+	v := lookup(o, name)
+	if v == nil {
+		return nil, false, nil
+	}
+	a, err := v.Array()
+	if err != nil {
+		return nil, false, invalid("%s must be an array of strings, not %s", path, describe(v))
+	}
+	out := make([]string, len(a))
+	for i, v := range a {
+		if out[i], _, err = stringValue(v, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, true, nil
+}
+
+// userIDList reads a required array of 1..max UserIDs.
+func userIDList(o *fastjson.Object, name string, max int) ([]string, error) {
+	ids, ok, err := stringList(o, name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, invalid("%s is required", name)
+	}
+	if len(ids) == 0 || len(ids) > max {
+		return nil, invalid("%s has %d accounts; give 1 to %d", name, len(ids), max)
+	}
+	for i, id := range ids {
+		if err := tally.CheckUserID(fmt.Sprintf("%s[%d]", name, i), id); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// userID reads a required UserID field.
+func userID(o *fastjson.Object, name string) (string, error) {
+	id, err := requiredString(o, name)
+	if err != nil {
+		return "", err
+	}
+	return id, tally.CheckUserID(name, id)
+}
+
+// flagField reads an optional field that is 0 or 1.
+func flagField(o *fastjson.Object, name string) (bool, error) {
+	n, _, err := intField(o, name, 0, 1)
+	return n == 1, err
+}
+
+// joinOption reads an optional ApplyJoinOption or InviteJoinOption. An
+// empty string counts as absent: clients that serialise an unset string
+// field send "".
+func joinOption(o *fastjson.Object, name string) (*tally.JoinOption, error) {
+	s, err := optString(o, name)
+	if err != nil || s == nil || *s == "" {
+		return nil, err
+	}
+	opt := tally.JoinOption(*s)
+	return &opt, nil
+}
+
+// customFields reads an optional array of {"Key":s,"Value":s}, a group's
+// AppDefinedData or a member's AppMemberDefinedData. Their limits are the
+// domain's to check. name is the field of o; path names it in messages.
+func customFields(o *fastjson.Object, name, path string) ([]tally.CustomField, bool, error) {
+	v := lookup(o, name)
+	if v == nil {
+		return nil, false, nil
+	}
+	a, err := v.Array()
+	if err != nil {
+		return nil, false, invalid("%s must be an array, not %s", path, describe(v))
+	}
+	out := make([]tally.CustomField, len(a))
+	for i, v := range a {
+		field := fmt.Sprintf("%s[%d]", path, i)
+		item, err := objectValue(v, field)
+		if err != nil {
+			return nil, false, err
+		}
+		if out[i].Key, err = requiredStringAt(item, field, "Key"); err != nil {
+			return nil, false, err
+		}
+		if out[i].Value, err = requiredStringAt(item, field, "Value"); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, true, nil
 }

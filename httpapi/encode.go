@@ -80,31 +80,6 @@ func (a *answer) counters(cs []tally.Counter) {
 	})
 }
 
-// groupInfos appends get_group_info's "GroupInfo":[...], one entry per
-// lookup, each with its own GroupId, ErrorCode and ErrorInfo.
-func (a *answer) groupInfos(list []tally.GroupLookup) {
-	appendList(a, "GroupInfo", list, (*answer).groupInfo)
-}
-
-// groupInfo appends one entry of get_group_info's GroupInfo.
-func (a *answer) groupInfo(res tally.GroupLookup) {
-	a.b = append(a.b, `{"GroupId":`...)
-	a.b = appendString(a.b, res.ID)
-	a.int("ErrorCode", int64(tally.ErrorCode(res.Err)))
-	a.str("ErrorInfo", tally.ErrorInfo(res.Err))
-	if g := res.Group; g != nil {
-		a.str("Type", string(g.Type))
-		a.str("Name", g.Name)
-		a.str("Owner_Account", g.Owner)
-		a.int("CreateTime", g.CreateTime)
-		a.str("Introduction", g.Introduction)
-		a.str("Notification", g.Notification)
-		a.str("FaceUrl", g.FaceURL)
-		a.uint("MaxMemberCount", uint64(g.MaxMemberCount))
-	}
-	a.b = append(a.b, '}')
-}
-
 // groupPage appends the fields of one page of get_appid_group_list.
 func (a *answer) groupPage(page tally.GroupPage) {
 	a.int("TotalCount", int64(page.Total))

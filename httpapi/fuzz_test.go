@@ -17,7 +17,16 @@ import (
 // not exist.
 var fuzzPaths = []string{
 	"create_group", "destroy_group", "get_group_info", "get_appid_group_list",
+	"modify_group_base_info", "add_group_member", "delete_group_member",
+	"get_group_member_info", "get_joined_group_list", "get_role_in_group",
 	"update_group_counter", "get_group_counter", "delete_group_counter", "no_such_command",
+}
+
+// fixtureMembers are the MemberLists of FuzzRequest's groups by type.
+var fixtureMembers = map[string]string{
+	"Public":     `[{"Member_Account":"a","Role":"Admin","AppMemberDefinedData":[{"Key":"k","Value":"v"}]},{"Member_Account":"b"}]`,
+	"Community":  `[{"Member_Account":"a"},{"Member_Account":"b"},{"Member_Account":"c"}]`,
+	"AVChatRoom": `[]`,
 }
 
 // FuzzRequest posts fuzzed bodies to a command, chosen by cmd, of a server
@@ -66,8 +75,9 @@ func FuzzRequest(f *testing.F) {
 			{false, "Public", "g", `[{"Key":"a","Value":1},{"Key":"b","Value":2}]`},
 			{false, "Community", "@TGS#_c", ""},
 			{true, "Public", "s", ""},
+			{false, "AVChatRoom", "av", ""},
 		} {
-			m := post(t, g.std, "create_group", fmt.Appendf(nil, `{"Type":%q,"Name":"n","GroupId":%q}`, g.typ, g.id))
+			m := post(t, g.std, "create_group", fmt.Appendf(nil, `{"Type":%q,"Name":"n","GroupId":%q,"Owner_Account":"o","MemberList":%s}`, g.typ, g.id, fixtureMembers[g.typ]))
 			if code(m) == 0 && g.counters != "" {
 				wantOK(t, post(t, g.std, "update_group_counter", fmt.Appendf(nil, `{"GroupId":%q,"GroupCounter":%s}`, g.id, g.counters)))
 			}
@@ -76,7 +86,37 @@ func FuzzRequest(f *testing.F) {
 	fixtures(f)
 
 	seeds := map[string][]string{
+		"modify_group_base_info": {
+			`{"GroupId":"g","Name":"m","Introduction":"i","Notification":"n","FaceUrl":"f","MaxMemberNum":100,"ApplyJoinOption":"FreeAccess","InviteJoinOption":"NeedPermission","MuteAllMember":"On","AppDefinedData":[{"Key":"k","Value":"v"}],"From_Account":"o"}`,
+			`{"GroupId":"g","MaxMemberNum":1}`, `{"GroupId":"g","ShutUpAllMember":"Off","MuteAllMember":"On"}`,
+			`{"GroupId":"av","InviteJoinOption":"FreeAccess"}`, `{"GroupId":"g","AppDefinedData":[{"Key":"k","Value":""}]}`,
+		},
+		"add_group_member": {
+			`{"GroupId":"g","MemberList":[{"Member_Account":"a"},{"Member_Account":"o"},{"Member_Account":"a"}],"Silence":1}`,
+			`{"GroupId":"av","MemberList":[{"Member_Account":"a"}]}`, `{"GroupId":"g","MemberList":[]}`,
+			`{"GroupId":"g","MemberList":[{"Member_Account":""}]}`, `{"GroupId":"g","MemberList":["a"]}`,
+		},
+		"delete_group_member": {
+			`{"GroupId":"g","MemberToDel_Account":["a","zz"],"Silence":0,"Reason":"r"}`, `{"GroupId":"g","MemberToDel_Account":["o"]}`,
+			`{"GroupId":"av","MemberToDel_Account":["a"]}`, `{"GroupId":"g","MemberToDel_Account":[]}`,
+		},
+		"get_group_member_info": {
+			`{"GroupId":"g"}`, `{"GroupId":"g","Limit":1,"Offset":1,"MemberInfoFilter":["Role"],"MemberRoleFilter":["Member"],"AppDefinedDataFilter_GroupMember":["k"]}`,
+			`{"GroupId":"@TGS#_c","Limit":1,"Next":""}`, `{"GroupId":"@TGS#_c","Next":"2"}`, `{"GroupId":"@TGS#_c","Next":"x"}`,
+			`{"GroupId":"av"}`, `{"GroupId":"g","Limit":-1}`,
+		},
+		"get_joined_group_list": {
+			`{"Member_Account":"o"}`, `{"Member_Account":"a","Limit":1,"Offset":1,"GroupType":"Public","WithHugeGroups":1,"WithNoActiveGroups":1}`,
+			`{"Member_Account":"o","GroupType":"Community","SupportTopic":1,"ResponseFilter":{"GroupBaseInfoFilter":["Type","MemberNum"],"SelfInfoFilter":["Role","JoinTime"]}}`,
+			`{"Member_Account":""}`, `{"Member_Account":"o","GroupType":""}`,
+		},
+		"get_role_in_group": {
+			`{"GroupId":"g","User_Account":["o","a","zz"]}`, `{"GroupId":"av","User_Account":["o"]}`, `{"GroupId":"g","User_Account":[]}`,
+		},
 		"create_group": {
+			`{"Type":"Public","Name":"n","Owner_Account":"o","MemberList":[{"Member_Account":"a","Role":"Admin","AppMemberDefinedData":[{"Key":"k","Value":"v"}]}],"AppDefinedData":[{"Key":"k","Value":"v"}],"ApplyJoinOption":"FreeAccess","InviteJoinOption":"DisableInvite","MaxMemberCount":2}`,
+			`{"Type":"AVChatRoom","Name":"n","MemberList":[{"Member_Account":"a"}]}`,
+			`{"Type":"Community","Name":"n","SupportTopic":1}`,
 			`{"Type":"Public","Name":"n"}`,
 			`{"Type":"Community","Name":"n","GroupId":"@TGS#_x"}`,
 			`{"Type":"Work","Name":"n","GroupId":"w","Owner_Account":"o","Introduction":"i","Notification":"x","FaceUrl":"u","MaxMemberCount":10}`,
@@ -142,7 +182,7 @@ func FuzzRequest(f *testing.F) {
 			if tally.CheckGroupID(id) != nil {
 				t.Fatalf("create_group %q answered GroupId %q", body, id)
 			}
-			if id != "g" && id != "@TGS#_c" && id != "s" {
+			if id != "g" && id != "@TGS#_c" && id != "s" && id != "av" {
 				wantOK(t, post(t, std, "destroy_group", fmt.Appendf(nil, `{"GroupId":%q}`, id)))
 			}
 		case "destroy_group":

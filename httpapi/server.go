@@ -168,6 +168,7 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 		return tally.Errorf(tally.ErrEditionRequired, "%s needs the pro edition or above; app %d has %s",
 			c.cmd.name, c.app.SDKAppID, c.app.Edition)
 	}
+	c.now = now.Unix()
 	c.answer.ok()
 	return c.cmd.handle(s, c)
 }
