@@ -37,7 +37,7 @@ func takeBackup(t testing.TB) (data string, archive []byte) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	if err := s.CreateGroup(ctx, app, &tally.Group{ID: "g", Type: tally.GroupPublic, Name: "n"}); err != nil {
+	if err := s.CreateGroup(ctx, app, &tally.Group{ID: "g", Type: tally.GroupPublic, Name: "n"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, []tally.Counter{{Key: "k", Value: 42}}); err != nil {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestCreateGroup(t *testing.T) {
 
 	generated := func(prefix string) func(t *testing.T, m map[string]any) {
 		return func(t *testing.T, m map[string]any) {
-			wantFields(t, m, "ActionStatus", "ErrorCode", "ErrorInfo", "GroupId")
+			wantFields(t, m, "ActionStatus", "ErrorCode", "ErrorInfo", "GroupId", "Type", "HugeGroupFlag")
 			id, _ := m["GroupId"].(string)
 			if !strings.HasPrefix(id, prefix) || tally.CheckGroupID(id) != nil {
 				t.Fatalf("generated GroupId %q, want a valid id starting with %q", id, prefix)
@@ -25,7 +26,7 @@ func TestCreateGroup(t *testing.T) {
 	}
 	custom := func(want string) func(t *testing.T, m map[string]any) {
 		return func(t *testing.T, m map[string]any) {
-			wantFields(t, m, "ActionStatus", "ErrorCode", "ErrorInfo", "GroupId")
+			wantFields(t, m, "ActionStatus", "ErrorCode", "ErrorInfo", "GroupId", "Type", "HugeGroupFlag")
 			if m["GroupId"] != want {
 				t.Fatalf("GroupId %v, want %q", m["GroupId"], want)
 			}
@@ -66,7 +67,8 @@ func TestCreateGroup(t *testing.T) {
 		{name: "FaceUrl object", body: `{"Type":"Public","Name":"n","FaceUrl":{}}`, want: tally.ErrInvalidParameter, info: "FaceUrl"},
 		{name: "MaxMemberCount string", body: `{"Type":"Public","Name":"n","MaxMemberCount":"5"}`, want: tally.ErrInvalidParameter},
 		{name: "MaxMemberCount negative", body: `{"Type":"Public","Name":"n","MaxMemberCount":-1}`, want: tally.ErrInvalidParameter, info: "MaxMemberCount"},
-		{name: "MaxMemberCount over uint32", body: `{"Type":"Public","Name":"n","MaxMemberCount":4294967296}`, want: tally.ErrInvalidParameter},
+		{name: "MaxMemberCount over the type's cap", body: `{"Type":"Public","Name":"n","MaxMemberCount":6001}`, want: tally.ErrInvalidParameter, info: "MaxMemberCount"},
+		{name: "MemberList of 501", body: `{"Type":"Public","Name":"n","MemberList":[` + strings.Repeat(`{"Member_Account":"a"},`, 500) + `{"Member_Account":"a"}]}`, want: tally.ErrInvalidParameter, info: "MemberList has 501"},
 		{name: "MaxMemberCount fraction", body: `{"Type":"Public","Name":"n","MaxMemberCount":1.5}`, want: tally.ErrInvalidParameter},
 
 		{name: "GroupId of 49 bytes", body: `{"Type":"Public","Name":"n","GroupId":"` + long + `y"}`, want: tally.ErrInvalidGroupID, info: "GroupId"},
@@ -148,8 +150,10 @@ func TestGetGroupInfo(t *testing.T) {
 		}
 		return e
 	}
-	found := []string{"GroupId", "ErrorCode", "ErrorInfo", "Type", "Name", "Owner_Account", "CreateTime",
-		"Introduction", "Notification", "FaceUrl", "MaxMemberCount"}
+	found := []string{"GroupId", "ErrorCode", "ErrorInfo", "Type", "Name", "Appid", "Introduction", "Notification",
+		"FaceUrl", "Owner_Account", "CreateTime", "InfoSeq", "LastInfoTime", "LastMsgTime", "NextMsgSeq", "MemberNum",
+		"MaxMemberNum", "ApplyJoinOption", "InviteJoinOption", "MuteAllMember", "ShutUpAllMember", "AppDefinedData", "MemberList"}
+	community := append(slices.Clone(found), "SupportTopic")
 
 	h.runTable(t, "get_group_info", []apiCase{
 		{name: "GroupIdList missing", body: `{}`, want: tally.ErrInvalidParameter},
@@ -182,8 +186,8 @@ func TestGetGroupInfo(t *testing.T) {
 				if c := num(t, e["ErrorCode"]); c != 0 {
 					t.Errorf("ErrorCode %d of a found group", c)
 				}
-				if n := num(t, e["MaxMemberCount"]); n != 200 {
-					t.Errorf("MaxMemberCount %d, want 200", n)
+				if n := num(t, e["MaxMemberNum"]); n != 200 {
+					t.Errorf("MaxMemberNum %d, want 200", n)
 				}
 				if ct := num(t, e["CreateTime"]); ct < before || ct > after {
 					t.Errorf("CreateTime %d, want %d..%d", ct, before, after)
@@ -216,12 +220,16 @@ func TestGetGroupInfo(t *testing.T) {
 		{name: "Community and duplicates", body: `{"GroupIdList":["@TGS#_comm","work","@TGS#_comm"]}`, check: func(t *testing.T, m map[string]any) {
 			for i, want := range []string{"@TGS#_comm", "work", "@TGS#_comm"} {
 				e := entry(t, m, 3, i)
-				wantFields(t, e, found...)
+				if i == 1 {
+					wantFields(t, e, found...)
+				} else {
+					wantFields(t, e, community...)
+				}
 				if e["GroupId"] != want {
 					t.Errorf("entry %d: %v, want %q", i, e, want)
 				}
 			}
-			if e := entry(t, m, 3, 0); e["Type"] != "Community" || num(t, e["MaxMemberCount"]) != 0 || e["Owner_Account"] != "" {
+			if e := entry(t, m, 3, 0); e["Type"] != "Community" || num(t, e["MaxMemberNum"]) != 100000 || e["Owner_Account"] != "" {
 				t.Errorf("Community: %v", e)
 			}
 		}},
