@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +46,20 @@ func Run(t *testing.T, b Backend) {
 		{"GetCounters", testGetCounters},
 		{"DeleteCounters", testDeleteCounters},
 		{"MissingAndCommunity", testMissingAndCommunity},
+		{"FieldsRoundTrip", testFieldsRoundTrip},
+		{"ModifyGroup", testModifyGroup},
+		{"CreateWithMembers", testCreateWithMembers},
+		{"AddMembers", testAddMembers},
+		{"GroupFull", testGroupFull},
+		{"DeleteMembers", testDeleteMembers},
+		{"AVChatRoom", testAVChatRoom},
+		{"Roles", testRoles},
+		{"MemberPages", testMemberPages},
+		{"CommunityPages", testCommunityPages},
+		{"PagesWhileAdding", testPagesWhileAdding},
+		{"JoinedGroups", testJoinedGroups},
+		{"DestroyRemovesMembers", testDestroyRemovesMembers},
+		{"ConcurrentAdds", testConcurrentAdds},
 		{"DoneContextIsAllOrNothing", testDoneContextIsAllOrNothing},
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"ConcurrentMultiKey", testConcurrentMultiKey},
@@ -68,12 +83,37 @@ func open(t *testing.T, b Backend) tally.Store {
 
 func mustCreate(t *testing.T, s tally.Store, typ tally.GroupType, id string) string {
 	t.Helper()
-	g := &tally.Group{ID: id, Type: typ, Name: "g " + id}
-	if err := s.CreateGroup(ctx, app, g); err != nil {
-		t.Fatalf("CreateGroup(%q): %v", id, err)
-	}
-	return g.ID
+	return create(t, s, tally.NewGroup{ID: id, Type: typ}, now).ID
 }
+
+// now is the time of the suite's calls, unless a case names others.
+const now int64 = 1700000000
+
+// build returns the group and members that create_group stores for r at
+// time at. A request without a Name gets one.
+func build(t *testing.T, r tally.NewGroup, at int64) (*tally.Group, []tally.Member) {
+	t.Helper()
+	if r.Fields.Name == nil {
+		r.Fields.Name = ptr("g " + r.ID)
+	}
+	g, ms, err := r.Build(at)
+	if err != nil {
+		t.Fatalf("Build(%+v): %v", r, err)
+	}
+	return g, ms
+}
+
+// create stores the group r at time at, and returns it as stored.
+func create(t *testing.T, s tally.Store, r tally.NewGroup, at int64) *tally.Group {
+	t.Helper()
+	g, ms := build(t, r, at)
+	if err := s.CreateGroup(ctx, app, g, ms); err != nil {
+		t.Fatalf("CreateGroup(%q): %v", r.ID, err)
+	}
+	return g
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func wantCode(t *testing.T, what string, err error, want tally.Code) {
 	t.Helper()
@@ -111,15 +151,17 @@ func equal(t *testing.T, what string, got, want []tally.Counter) {
 
 func testCreateAndLookup(t *testing.T, b Backend) {
 	s := open(t, b)
-	g := &tally.Group{ID: "room", Type: tally.GroupPublic, Name: "Room", Owner: "alice",
-		Introduction: "intro", Notification: "note", FaceURL: "http://x/y.png", MaxMemberCount: 500}
-	if err := s.CreateGroup(ctx, app, g); err != nil {
+	g, ms := build(t, tally.NewGroup{ID: "room", Type: tally.GroupPublic, Owner: "alice", Fields: tally.GroupChange{
+		Name: ptr("Room"), Introduction: ptr("intro"), Notification: ptr("note"), FaceURL: ptr("http://x/y.png"), MaxMemberNum: ptr[int64](500),
+	}}, now)
+	want := g.Clone()
+	if err := s.CreateGroup(ctx, app, g, ms); err != nil {
 		t.Fatal(err)
 	}
-	if g.CreateTime == 0 {
-		t.Fatal("CreateTime not set")
+	if !reflect.DeepEqual(g, want) {
+		t.Fatalf("CreateGroup changed the group to %+v, want %+v", g, want)
 	}
-	res, err := s.Groups(ctx, app, []string{"room", "nope", "room"})
+	res, err := s.Groups(ctx, app, []string{"room", "nope", "room"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,10 +169,14 @@ func testCreateAndLookup(t *testing.T, b Backend) {
 		t.Fatalf("Groups = %+v", res)
 	}
 	wantCode(t, "missing group", res[1].Err, tally.ErrGroupNotFound)
-	if *res[0].Group != *g {
-		t.Fatalf("Groups()[0] = %+v, want %+v", *res[0].Group, *g)
+	if !reflect.DeepEqual(res[0].Group, want) {
+		t.Fatalf("Groups()[0] = %+v, want %+v", *res[0].Group, *want)
 	}
-	wantCode(t, "same id again", s.CreateGroup(ctx, app, &tally.Group{ID: "room", Type: tally.GroupPrivate, Name: "x"}), tally.ErrGroupIDInUse)
+	if res[0].Members != nil {
+		t.Fatalf("Groups without members answered members %+v", res[0].Members)
+	}
+	other, _ := build(t, tally.NewGroup{ID: "room", Type: tally.GroupPrivate}, now)
+	wantCode(t, "same id again", s.CreateGroup(ctx, app, other, nil), tally.ErrGroupIDInUse)
 }
 
 func testGroupIDs(t *testing.T, b Backend) {
@@ -175,7 +221,8 @@ func testDestroy(t *testing.T, b Backend) {
 }
 
 // testResultsAreTheCallers checks that a caller may change what it is
-// given without changing the store, which may keep busy counters in memory.
+// given, and what it gave, without changing the store, which may keep busy
+// counters in memory.
 func testResultsAreTheCallers(t *testing.T, b Backend) {
 	s := open(t, b)
 	mustCreate(t, s, tally.GroupPublic, "g")
@@ -187,12 +234,38 @@ func testResultsAreTheCallers(t *testing.T, b Backend) {
 	all := mustCounters(t, s, "g")
 	all[1].Value = 200
 	equal(t, "after changing the results", mustCounters(t, s, "g"), counters("a", 1, "b", 2))
+
+	g, ms := build(t, tally.NewGroup{ID: "m", Type: tally.GroupPublic, Owner: "o", Fields: tally.GroupChange{AppDefinedData: fields("k", "v")},
+		Members: []tally.Member{{Account: "a", Role: tally.RoleMember, AppDefinedData: fields("mk", "mv")}}}, now)
+	if err := s.CreateGroup(ctx, app, g, ms); err != nil {
+		t.Fatal(err)
+	}
+	wantGroup, wantMembers := g.Clone(), []tally.Member{
+		{Account: "o", Role: tally.RoleOwner, JoinTime: now, Seq: 1},
+		{Account: "a", Role: tally.RoleMember, JoinTime: now, Seq: 2, AppDefinedData: fields("mk", "mv")},
+	}
+	g.AppDefinedData[0].Value, g.Name = "changed", "changed"
+	ms[1].AppDefinedData[0].Value, ms[1].Account = "changed", "changed"
+
+	lg, lms := mustLookup(t, s, "m")
+	lg.AppDefinedData[0].Value, lg.MemberNum = "changed", 99
+	lms[1].AppDefinedData[0].Value, lms[0].Role = "changed", tally.RoleMember
+	page := mustMembers(t, s, "m", tally.MemberQuery{})
+	page.Members[1].AppDefinedData[0].Value, page.Group.AppDefinedData[0].Value = "changed", "changed"
+	joined := mustJoined(t, s, "a", tally.JoinedFilter{WithGroups: true})
+	joined.Groups[0].Self.AppDefinedData[0].Value, joined.Groups[0].Group.AppDefinedData[0].Value = "changed", "changed"
+
+	lg, lms = mustLookup(t, s, "m")
+	if !reflect.DeepEqual(lg, wantGroup) || !reflect.DeepEqual(lms, wantMembers) {
+		t.Fatalf("after changing what went in and came out, the group is %+v with %+v,\nwant %+v with %+v", lg, lms, wantGroup, wantMembers)
+	}
 }
 
 func testAppsAreSeparate(t *testing.T, b Backend) {
 	s := open(t, b)
 	for _, a := range []uint32{1, app, math.MaxUint32} {
-		if err := s.CreateGroup(ctx, a, &tally.Group{ID: "same", Type: tally.GroupPublic, Name: "n"}); err != nil {
+		g, ms := build(t, tally.NewGroup{ID: "same", Type: tally.GroupPublic, Owner: "u"}, now)
+		if err := s.CreateGroup(ctx, a, g, ms); err != nil {
 			t.Fatalf("app %d: %v", a, err)
 		}
 		if _, err := s.UpdateCounters(ctx, a, "same", tally.ModeSet, counters("k", int(a%1000))); err != nil {
@@ -208,6 +281,10 @@ func testAppsAreSeparate(t *testing.T, b Backend) {
 		page, err := s.ListGroups(ctx, a, tally.GroupFilter{Limit: 10})
 		if err != nil || page.Total != 1 || len(page.IDs) != 1 {
 			t.Fatalf("app %d: ListGroups = %+v, %v", a, page, err)
+		}
+		joined, err := s.JoinedGroups(ctx, a, "u", tally.JoinedFilter{})
+		if err != nil || joined.Total != 1 || len(joined.Groups) != 1 {
+			t.Fatalf("app %d: JoinedGroups = %+v, %v", a, joined, err)
 		}
 	}
 }
@@ -507,8 +584,8 @@ func testReopen(t *testing.T, b Backend) {
 	s := b.Open(t)
 	id := ""
 	{
-		g := &tally.Group{Type: tally.GroupPublic, Name: "kept"}
-		if err := s.CreateGroup(ctx, app, g); err != nil {
+		g, ms := build(t, tally.NewGroup{Type: tally.GroupPublic, Owner: "o"}, now)
+		if err := s.CreateGroup(ctx, app, g, ms); err != nil {
 			t.Fatal(err)
 		}
 		id = g.ID
@@ -520,18 +597,40 @@ func testReopen(t *testing.T, b Backend) {
 	if err := s.DestroyGroup(ctx, app, "gone"); err != nil {
 		t.Fatal(err)
 	}
+	// Members, with one gone again, and fields changed after the create.
+	mustAdd(t, s, id, now+1, "a", "b", "c")
+	mustDelete(t, s, id, now+2, "b")
+	if err := s.ModifyGroup(ctx, app, id, &tally.GroupChange{MuteAll: ptr(true), AppDefinedData: fields("k", "v")}, now+3); err != nil {
+		t.Fatal(err)
+	}
+	community := create(t, s, tally.NewGroup{ID: "@TGS#_c", Type: tally.GroupCommunity, Owner: "o", SupportTopic: true}, now+4).ID
+	wantGroup, wantMembers := mustLookup(t, s, id)
+	wantJoined := mustJoined(t, s, "o", tally.JoinedFilter{WithGroups: true})
+
 	s = b.Reopen(t, s)
 	defer s.Close()
 	equal(t, "after reopen", mustCounters(t, s, id), counters("a", 7, "b", -3))
 	page, err := s.ListGroups(ctx, app, tally.GroupFilter{Limit: 10})
-	if err != nil || page.Total != 1 || !slices.Equal(page.IDs, []string{id}) {
+	if err != nil || page.Total != 2 || !slices.Equal(page.IDs, []string{id, community}) {
 		t.Fatalf("ListGroups after reopen = %+v, %v", page, err)
 	}
-	// Sequence numbers continue after a restart instead of reusing old ones.
+	g, ms := mustLookup(t, s, id)
+	if !reflect.DeepEqual(g, wantGroup) || !reflect.DeepEqual(ms, wantMembers) {
+		t.Fatalf("after reopen the group is %+v with %+v,\nwant %+v with %+v", g, ms, wantGroup, wantMembers)
+	}
+	if got := mustJoined(t, s, "o", tally.JoinedFilter{WithGroups: true}); !reflect.DeepEqual(got, wantJoined) {
+		t.Fatalf("after reopen o joined %+v, want %+v", got, wantJoined)
+	}
+	// Sequence numbers continue after a restart instead of reusing old
+	// ones: of groups, and of members.
 	mustCreate(t, s, tally.GroupPrivate, "after")
 	page, err = s.ListGroups(ctx, app, tally.GroupFilter{Limit: 10})
-	if err != nil || !slices.Equal(page.IDs, []string{id, "after"}) {
+	if err != nil || !slices.Equal(page.IDs, []string{id, community, "after"}) {
 		t.Fatalf("ListGroups after create = %+v, %v", page, err)
+	}
+	mustAdd(t, s, id, now+5, "d")
+	if _, ms := mustLookup(t, s, id); !slices.Equal(seqs(ms), []uint64{1, 2, 4, 5}) {
+		t.Fatalf("after reopen and an add, members have Seqs %v, want [1 2 4 5]", seqs(ms))
 	}
 }
 
@@ -555,7 +654,7 @@ func testDoneContextIsAllOrNothing(t *testing.T, b Backend) {
 
 func callsWithDoneContext(t *testing.T, b Backend, done context.Context) {
 	s := open(t, b)
-	mustCreate(t, s, tally.GroupPublic, "g")
+	create(t, s, tally.NewGroup{ID: "g", Type: tally.GroupPublic, Owner: "o"}, now)
 	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, counters("a", 1, "b", 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -574,11 +673,14 @@ func callsWithDoneContext(t *testing.T, b Backend, done context.Context) {
 	}
 
 	groups := []string{"g"} // The app's groups, in creation order.
-	if ran("CreateGroup", s.CreateGroup(done, app, &tally.Group{ID: "new", Type: tally.GroupPublic, Name: "n"})) {
+	owned := []string{"g"}  // The groups o owns, in the order o joined them.
+	g, ms := build(t, tally.NewGroup{ID: "new", Type: tally.GroupPublic, Owner: "o"}, now)
+	if ran("CreateGroup", s.CreateGroup(done, app, g, ms)) {
 		groups = append(groups, "new")
+		owned = append(owned, "new")
 	}
-	generated := &tally.Group{Type: tally.GroupPublic, Name: "n"}
-	if ran("CreateGroup of a generated id", s.CreateGroup(done, app, generated)) {
+	generated, _ := build(t, tally.NewGroup{Type: tally.GroupPublic}, now)
+	if ran("CreateGroup of a generated id", s.CreateGroup(done, app, generated, nil)) {
 		groups = append(groups, generated.ID)
 	}
 	want := counters("a", 1, "b", 2)
@@ -593,8 +695,38 @@ func callsWithDoneContext(t *testing.T, b Backend, done context.Context) {
 		equal(t, "Counters with a done context", got, want)
 	}
 	equal(t, "counters after the calls", mustCounters(t, s, "g"), want)
-	if res, err := s.Groups(done, app, []string{"g"}); ran("Groups", err) && (len(res) != 1 || res[0].Err != nil) {
+
+	// The calls on members and fields, each checked against what it did.
+	members := []string{"o"}
+	if res, err := s.AddMembers(done, app, "g", []string{"a", "b"}, now+1); ran("AddMembers", err) {
+		if !slices.Equal(res, []tally.AddResult{tally.Added, tally.Added}) {
+			t.Fatalf("AddMembers with a done context = %v", res)
+		}
+		members = append(members, "a", "b")
+	}
+	if ran("DeleteMembers", s.DeleteMembers(done, app, "g", []string{"a"}, now+2)) {
+		members = slices.DeleteFunc(members, func(a string) bool { return a == "a" })
+	}
+	name := "g"
+	if ran("ModifyGroup", s.ModifyGroup(done, app, "g", &tally.GroupChange{Name: ptr("renamed")}, now+3)) {
+		name = "renamed"
+	}
+	if page, err := s.Members(done, app, "g", tally.MemberQuery{}); ran("Members", err) && !slices.Equal(accounts(page.Members), members) {
+		t.Fatalf("Members with a done context = %v, want %v", accounts(page.Members), members)
+	}
+	if roles, err := s.Roles(done, app, "g", []string{"o"}); ran("Roles", err) && !slices.Equal(roles, []tally.Role{tally.RoleOwner}) {
+		t.Fatalf("Roles with a done context = %v", roles)
+	}
+	if page, err := s.JoinedGroups(done, app, "o", tally.JoinedFilter{}); ran("JoinedGroups", err) && !slices.Equal(joinedIDs(page), owned) {
+		t.Fatalf("JoinedGroups with a done context = %+v, want %v", page, owned)
+	}
+	if res, err := s.Groups(done, app, []string{"g"}, true); ran("Groups", err) &&
+		(len(res) != 1 || res[0].Err != nil || res[0].Group.Name != name || !slices.Equal(accounts(res[0].Members), members)) {
 		t.Fatalf("Groups with a done context = %+v", res)
+	}
+	lg, lms := mustLookup(t, s, "g")
+	if lg.Name != name || !slices.Equal(accounts(lms), members) || int(lg.MemberNum) != len(members) {
+		t.Fatalf("after the calls g is %+v with %v; want name %q and members %v", lg, accounts(lms), name, members)
 	}
 	if page, err := s.ListGroups(done, app, tally.GroupFilter{Limit: 10}); ran("ListGroups", err) && !slices.Equal(page.IDs, groups) {
 		t.Fatalf("ListGroups with a done context listed %v, want %v", page.IDs, groups)
@@ -603,6 +735,11 @@ func callsWithDoneContext(t *testing.T, b Backend, done context.Context) {
 		groups = groups[1:]
 		_, err := s.Counters(ctx, app, "g", nil)
 		wantCode(t, "counters of the group destroyed with a done context", err, tally.ErrGroupNotFound)
+		for _, m := range members {
+			if page := mustJoined(t, s, m, tally.JoinedFilter{}); slices.ContainsFunc(page.Groups, func(j tally.JoinedGroup) bool { return j.ID == "g" }) {
+				t.Fatalf("%s is still in g, destroyed with a done context", m)
+			}
+		}
 	} else {
 		equal(t, "counters after a destroy that gave up", mustCounters(t, s, "g"), want)
 	}
