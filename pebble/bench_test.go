@@ -35,7 +35,7 @@ func BenchmarkIncrease(b *testing.B) {
 			defer s.Close()
 			ctx := context.Background()
 			for g := range c.groups {
-				if err := s.CreateGroup(ctx, 1, &tally.Group{ID: fmt.Sprint("g", g), Type: tally.GroupAVChatRoom, Name: "n"}); err != nil {
+				if err := s.CreateGroup(ctx, 1, &tally.Group{ID: fmt.Sprint("g", g), Type: tally.GroupAVChatRoom, Name: "n"}, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

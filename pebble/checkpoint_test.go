@@ -29,12 +29,12 @@ func dump(t *testing.T, s *Store) string {
 			t.Fatalf("ListGroups: %v", err)
 		}
 		fmt.Fprintf(&b, "page total=%d next=%d\n", page.Total, page.Next)
-		found, err := s.Groups(ctx, testApp, page.IDs)
+		found, err := s.Groups(ctx, testApp, page.IDs, true)
 		if err != nil {
 			t.Fatalf("Groups: %v", err)
 		}
 		for _, g := range found {
-			fmt.Fprintf(&b, "group %s %+v %v\n", g.ID, *g.Group, g.Err)
+			fmt.Fprintf(&b, "group %s %+v %v\n  members %+v\n", g.ID, *g.Group, g.Err, g.Members)
 			cs, err := s.Counters(ctx, testApp, g.ID, nil)
 			if err != nil && tally.ErrorCode(err) != tally.ErrNoPermission {
 				t.Fatalf("Counters(%s): %v", g.ID, err)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tallyserver/tally"
 )
@@ -11,17 +12,37 @@ import (
 // The keyspace. Every key starts with a tag byte and the app's sdkappid in
 // big-endian, so that one app's keys of one kind are contiguous:
 //
-//	tagApp   app                -> appRecord
-//	tagGroup app groupID        -> group record
-//	tagList  app seq(8, BE)     -> type index byte, groupID
-//	tagCount app groupID        -> counters of the group, sorted by key
+//	tagApp    app                          -> appRecord
+//	tagGroup  app groupID                  -> group record
+//	tagList   app seq(8, BE)               -> type index byte, groupID
+//	tagCount  app groupID                  -> counters of the group, sorted by key
+//	tagMember app groupID 0x00 account     -> member record
+//	tagOrder  app groupID 0x00 seq(8, BE)  -> account, member record
+//	tagJoined app len(account) account joinTime(8, BE, sign bit flipped) groupID
+//	                                       -> type index byte, flags, member record
 //
-// A group's id is the rest of its key, so ids need no escaping.
+// A group's id is the rest of its key, so ids need no escaping; where
+// something follows the id, 0x00 ends it, which no id holds (ids are
+// printable ASCII). An account is any 1..32 bytes of UTF-8, so where
+// something follows it, its length comes first.
+//
+// A member is kept three times, each a complete copy of its record, so
+// that each question is one scan without point reads: by account, for
+// lookups and changes (tagMember); in join order, for member pages, owner
+// first since the owner gets Seq 1 at create (tagOrder); and in the
+// user's list of groups, ordered by JoinTime then groupID as
+// get_joined_group_list wants it (tagJoined). All three are written and
+// removed in one batch under the group's latch, with the group record,
+// whose MemberNum and next Seq they change. A member's type index and
+// SupportTopic flag in tagJoined are the group's, which never change.
 const (
-	tagApp   byte = 1
-	tagGroup byte = 2
-	tagList  byte = 3
-	tagCount byte = 4
+	tagApp    byte = 1
+	tagGroup  byte = 2
+	tagList   byte = 3
+	tagCount  byte = 4
+	tagMember byte = 5
+	tagOrder  byte = 6
+	tagJoined byte = 7
 )
 
 func appKey(app uint32) []byte {
@@ -38,6 +59,75 @@ func groupKey(tag byte, app uint32, id string) []byte {
 func listKey(app uint32, seq uint64) []byte {
 	k := binary.BigEndian.AppendUint32([]byte{tagList}, app)
 	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// membersPrefix is the start of every tagMember or tagOrder key of a
+// group.
+func membersPrefix(tag byte, app uint32, id string) []byte {
+	return appendMembersPrefix(make([]byte, 0, 6+len(id)+8), tag, app, id)
+}
+
+func appendMembersPrefix(k []byte, tag byte, app uint32, id string) []byte {
+	k = append(k, tag)
+	k = binary.BigEndian.AppendUint32(k, app)
+	k = append(k, id...)
+	return append(k, 0)
+}
+
+func memberKey(app uint32, id, account string) []byte {
+	return appendMemberKey(make([]byte, 0, 6+len(id)+len(account)), app, id, account)
+}
+
+func appendMemberKey(k []byte, app uint32, id, account string) []byte {
+	return append(appendMembersPrefix(k, tagMember, app, id), account...)
+}
+
+func orderKey(app uint32, id string, seq uint64) []byte {
+	return appendOrderKey(make([]byte, 0, 6+len(id)+8), app, id, seq)
+}
+
+func appendOrderKey(k []byte, app uint32, id string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(appendMembersPrefix(k, tagOrder, app, id), seq)
+}
+
+// joinedPrefix is the start of every tagJoined key of an account.
+func joinedPrefix(app uint32, account string) []byte {
+	return appendJoinedPrefix(make([]byte, 0, 6+len(account)), app, account)
+}
+
+func appendJoinedPrefix(k []byte, app uint32, account string) []byte {
+	k = append(k, tagJoined)
+	k = binary.BigEndian.AppendUint32(k, app)
+	k = append(k, byte(len(account)))
+	return append(k, account...)
+}
+
+func appendJoinedKey(k []byte, app uint32, account string, joinTime int64, id string) []byte {
+	k = appendJoinedPrefix(k, app, account)
+	k = binary.BigEndian.AppendUint64(k, uint64(joinTime)^(1<<63))
+	return append(k, id...)
+}
+
+// parseJoinedKey returns the join time and group of a tagJoined key whose
+// prefix, of n bytes, names the account.
+func parseJoinedKey(k []byte, n int) (joinTime int64, id string, err error) {
+	if len(k) < n+8+1 {
+		return 0, "", errCorrupt
+	}
+	return int64(binary.BigEndian.Uint64(k[n:]) ^ (1 << 63)), string(k[n+8:]), nil
+}
+
+// prefixEnd returns the least key that follows every key starting with
+// prefix, or nil if there is none.
+func prefixEnd(prefix []byte) []byte {
+	end := append([]byte{}, prefix...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
 }
 
 var errCorrupt = errors.New("pebble: corrupt record")
@@ -68,35 +158,92 @@ func decodeAppRecord(b []byte) (appRecord, error) {
 	return r, d.done()
 }
 
-// groupRecord is a group as stored: its public fields and the sequence
-// number that places it in the app's group list.
+// groupRecord is a group as stored: its public fields, the sequence number
+// that places it in the app's group list, and the Seq its next member gets.
 type groupRecord struct {
 	seq uint64
 	tally.Group
+	nextMember uint64
 }
+
+// The bits of a group record's flags byte, and of a tagJoined value's.
+const (
+	flagMuteAll      = 1 << 0
+	flagSupportTopic = 1 << 1
+	knownFlags       = flagMuteAll | flagSupportTopic
+)
 
 func (r *groupRecord) encode() []byte {
 	b := binary.AppendUvarint(nil, r.seq)
 	b = append(b, byte(r.Type.Index()))
 	b = binary.AppendVarint(b, r.CreateTime)
-	b = binary.AppendUvarint(b, uint64(r.MaxMemberCount))
+	b = binary.AppendUvarint(b, uint64(r.MaxMemberNum))
 	for _, s := range []string{r.Name, r.Owner, r.Introduction, r.Notification, r.FaceURL} {
 		b = appendString(b, s)
 	}
-	return b
+	// The fields added since the first release follow its fields, so that
+	// a record of that release is told by ending here.
+	b = append(b, joinOptionByte(r.ApplyJoin), joinOptionByte(r.InviteJoin), groupFlags(&r.Group))
+	b = appendFields(b, r.AppDefinedData)
+	b = binary.AppendUvarint(b, r.InfoSeq)
+	b = binary.AppendVarint(b, r.LastInfoTime)
+	b = binary.AppendUvarint(b, uint64(r.MemberNum))
+	return binary.AppendUvarint(b, r.nextMember)
 }
 
+func groupFlags(g *tally.Group) byte {
+	var f byte
+	if g.MuteAll {
+		f |= flagMuteAll
+	}
+	if g.SupportTopic {
+		f |= flagSupportTopic
+	}
+	return f
+}
+
+// decodeGroupRecord decodes a group record. One of the first release is
+// corrupt here: it lacks the fields and members this release keeps.
 func decodeGroupRecord(id string, b []byte) (*groupRecord, error) {
+	r, old, err := decodeAnyGroupRecord(id, b)
+	if err == nil && old {
+		err = fmt.Errorf("%w: group %q is in the first release's format", errCorrupt, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeAnyGroupRecord decodes a group record of this release or, telling
+// it by its end (old), of the first, which holds only the fields up to
+// FaceURL.
+func decodeAnyGroupRecord(id string, b []byte) (r *groupRecord, old bool, err error) {
 	d := decoder{b: b}
-	r := &groupRecord{seq: d.uvarint()}
+	r = &groupRecord{seq: d.uvarint()}
 	r.ID = id
 	r.Type = d.groupType()
 	r.CreateTime = d.varint()
-	r.MaxMemberCount = uint32(d.uvarint())
+	r.MaxMemberNum = d.uint32()
 	for _, s := range []*string{&r.Name, &r.Owner, &r.Introduction, &r.Notification, &r.FaceURL} {
 		*s = d.string()
 	}
-	return r, d.done()
+	if d.err == nil && len(d.b) == 0 {
+		return r, true, nil
+	}
+	r.ApplyJoin = d.joinOption()
+	r.InviteJoin = d.joinOption()
+	flags := d.byte()
+	if flags&^knownFlags != 0 {
+		d.fail()
+	}
+	r.MuteAll, r.SupportTopic = flags&flagMuteAll != 0, flags&flagSupportTopic != 0
+	r.AppDefinedData = d.fields(tally.MaxGroupFields)
+	r.InfoSeq = d.uvarint()
+	r.LastInfoTime = d.varint()
+	r.MemberNum = d.uint32()
+	r.nextMember = d.uvarint()
+	return r, false, d.done()
 }
 
 // groupType decodes just the type of a group record; counter calls need no
@@ -150,6 +297,95 @@ func countersLen(b []byte) (int64, error) {
 	return int64(n), d.err
 }
 
+// A member record holds a member's fields but its account, which the key
+// holds, or the tagOrder value before it.
+func appendMember(b []byte, m *tally.Member) []byte {
+	b = append(b, byte(m.Role))
+	b = binary.AppendVarint(b, m.JoinTime)
+	b = binary.AppendUvarint(b, m.Seq)
+	return appendFields(b, m.AppDefinedData)
+}
+
+func (d *decoder) member(account string) tally.Member {
+	m := tally.Member{Account: account, Role: d.role()}
+	m.JoinTime = d.varint()
+	m.Seq = d.uvarint()
+	m.AppDefinedData = d.fields(tally.MaxMemberFields)
+	return m
+}
+
+func decodeMember(account string, b []byte) (tally.Member, error) {
+	d := decoder{b: b}
+	m := d.member(account)
+	return m, d.done()
+}
+
+// encodeOrder returns the tagOrder value of m: its account, then its
+// record, so that a member page needs nothing else.
+func encodeOrder(b []byte, m *tally.Member) []byte {
+	return appendMember(appendString(b, m.Account), m)
+}
+
+// orderRole returns the role of a tagOrder value without decoding the
+// rest, for the pages that skip members by role.
+func orderRole(b []byte) (tally.Role, error) {
+	d := decoder{b: b}
+	d.string()
+	r := d.role()
+	return r, d.err
+}
+
+func decodeOrder(b []byte) (tally.Member, error) {
+	d := decoder{b: b}
+	m := d.member(d.string())
+	return m, d.done()
+}
+
+// encodeJoined returns the tagJoined value of m in g: what a user's list
+// of groups filters on, then the member record.
+func encodeJoined(b []byte, g *tally.Group, m *tally.Member) []byte {
+	b = append(b, byte(g.Type.Index()), groupFlags(g)&flagSupportTopic)
+	return appendMember(b, m)
+}
+
+// decodeJoined decodes a tagJoined value, whose first two bytes, the
+// group's type index and flags, JoinedGroups filters on before it decodes.
+func decodeJoined(account string, b []byte) (tally.Member, error) {
+	d := decoder{b: b}
+	d.groupType()
+	if d.byte()&^flagSupportTopic != 0 {
+		d.fail()
+	}
+	m := d.member(account)
+	return m, d.done()
+}
+
+// joinOptionByte encodes o as 1 + its place in tally.JoinOptions, and ""
+// as 0. An option that is not one of them, which CreateGroup refuses
+// (checkGroup), encodes as a byte that decodes as corrupt.
+func joinOptionByte(o tally.JoinOption) byte {
+	if o == "" {
+		return 0
+	}
+	for i, x := range tally.JoinOptions {
+		if x == o {
+			return byte(1 + i)
+		}
+	}
+	return 0xff
+}
+
+// appendFields appends custom fields: their number, then each key and
+// value.
+func appendFields(b []byte, fs []tally.CustomField) []byte {
+	b = binary.AppendUvarint(b, uint64(len(fs)))
+	for _, f := range fs {
+		b = appendString(b, f.Key)
+		b = appendString(b, f.Value)
+	}
+	return b
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
@@ -198,6 +434,65 @@ func (d *decoder) string() string {
 	s := string(d.b[:n])
 	d.b = d.b[n:]
 	return s
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail()
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) uint32() uint32 {
+	v := d.uvarint()
+	if v > math.MaxUint32 {
+		d.fail()
+		return 0
+	}
+	return uint32(v)
+}
+
+func (d *decoder) joinOption() tally.JoinOption {
+	c := d.byte()
+	switch {
+	case c == 0:
+		return ""
+	case int(c) > len(tally.JoinOptions):
+		d.fail()
+		return ""
+	}
+	return tally.JoinOptions[c-1]
+}
+
+func (d *decoder) role() tally.Role {
+	r := tally.Role(d.byte())
+	if r < tally.RoleMember || r > tally.RoleOwner {
+		d.fail()
+		return tally.RoleNone
+	}
+	return r
+}
+
+// fields decodes custom fields, of which a record holds at most limit;
+// none decode as nil, as tally.SetCustomFields leaves them, so that a group
+// read back compares equal to the one written.
+func (d *decoder) fields(limit int) []tally.CustomField {
+	n := d.uvarint()
+	if n > uint64(limit) {
+		d.fail()
+		return nil
+	}
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	fs := make([]tally.CustomField, n)
+	for i := range fs {
+		fs[i] = tally.CustomField{Key: d.string(), Value: d.string()}
+	}
+	return fs
 }
 
 func (d *decoder) groupType() tally.GroupType {

@@ -3,8 +3,8 @@ package pebble
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -12,7 +12,10 @@ import (
 )
 
 // CreateGroup implements tally.Store.
-func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group) error {
+func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group, members []tally.Member) error {
+	if err := checkGroup(g, members); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -26,9 +29,8 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group) err
 		}
 		rec := groupRecord{Group: *g}
 		rec.ID = id
-		rec.CreateTime = time.Now().Unix()
 		err := s.under(func() (*pebble.Batch, error) {
-			return s.createGroup(app, &rec)
+			return s.createGroup(app, &rec, members)
 		}, s.appLatch(app), s.groupLatch(app, id))
 		if tally.ErrorCode(err) == tally.ErrGroupIDInUse && !custom {
 			continue // A generated id collided; draw another.
@@ -37,14 +39,43 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group) err
 			return err
 		}
 		s.census.changed(1, 0)
-		*g = rec.Group
+		g.ID = id
 		return nil
 	}
 }
 
-// createGroup returns the batch that stores rec, giving it the app's next
-// sequence number. The caller holds the app's and the group's latches.
-func (s *Store) createGroup(app uint32, rec *groupRecord) (*pebble.Batch, error) {
+// checkGroup refuses, as internal errors, a group that NewGroup.Build would
+// not have returned in ways the store could not keep: fields with no
+// encoding, or members that would break its indexes.
+func checkGroup(g *tally.Group, members []tally.Member) error {
+	if g.Type.Index() < 0 {
+		return fmt.Errorf("pebble: group type %q is not one of tally.GroupTypes", g.Type)
+	}
+	for _, o := range []tally.JoinOption{g.ApplyJoin, g.InviteJoin} {
+		if joinOptionByte(o) == 0xff {
+			return fmt.Errorf("pebble: join option %q is not one of tally.JoinOptions", o)
+		}
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	if err := g.CheckMemberCall(tally.AddMembersCall); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(members))
+	for _, m := range members {
+		if seen[m.Account] || tally.CheckUserID("account", m.Account) != nil {
+			return fmt.Errorf("pebble: member %q is repeated or not a valid UserID", m.Account)
+		}
+		seen[m.Account] = true
+	}
+	return nil
+}
+
+// createGroup returns the batch that stores rec and its members, giving
+// rec the app's next sequence number and the members Seqs 1..n. The caller
+// holds the app's and the group's latches.
+func (s *Store) createGroup(app uint32, rec *groupRecord, members []tally.Member) (*pebble.Batch, error) {
 	gk := groupKey(tagGroup, app, rec.ID)
 	old, err := s.get(gk)
 	if err != nil {
@@ -60,14 +91,25 @@ func (s *Store) createGroup(app uint32, rec *groupRecord) (*pebble.Batch, error)
 	ar.seq++
 	ar.counts[rec.Type.Index()]++
 	rec.seq = ar.seq
+	// MemberNum and the next Seq are the store's to keep, so that they
+	// always agree with the member keys.
+	rec.MemberNum = uint32(len(members))
+	rec.nextMember = 1
 
 	b := s.db.NewBatch()
 	b.Set(appKey(app), ar.encode(), nil)
-	b.Set(gk, rec.encode(), nil)
 	b.Set(listKey(app, rec.seq), append([]byte{byte(rec.Type.Index())}, rec.ID...), nil)
 	// A group re-created under an old id starts with no counters; destroy
-	// removed them, and this makes sure of it.
+	// removed them, and this makes sure of it. Its members, which destroy
+	// removed as well, would cost range deletions to make sure of.
 	b.Delete(groupKey(tagCount, app, rec.ID), nil)
+	w := memberWriter{b: b, app: app, g: &rec.Group}
+	for _, m := range members {
+		m.Seq = rec.nextMember
+		rec.nextMember++
+		w.put(&m)
+	}
+	b.Set(gk, rec.encode(), nil)
 	return b, nil
 }
 
@@ -80,15 +122,7 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 
 	var counters int64 // Counter keys the destroyed group held.
 	err := s.under(func() (*pebble.Batch, error) {
-		gk := groupKey(tagGroup, app, id)
-		v, err := s.get(gk)
-		if err != nil {
-			return nil, err
-		}
-		if v == nil {
-			return nil, errGroupNotFound(id)
-		}
-		rec, err := decodeGroupRecord(id, v)
+		rec, err := s.group(app, id)
 		if err != nil {
 			return nil, err
 		}
@@ -109,9 +143,13 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 
 		b := s.db.NewBatch()
 		b.Set(appKey(app), ar.encode(), nil)
-		b.Delete(gk, nil)
+		b.Delete(groupKey(tagGroup, app, id), nil)
 		b.Delete(listKey(app, rec.seq), nil)
 		b.Delete(groupKey(tagCount, app, id), nil)
+		if err := s.destroyMembers(b, app, id); err != nil {
+			b.Close()
+			return nil, err
+		}
 		return b, nil
 	}, s.appLatch(app), s.groupLatch(app, id))
 	if err == nil {
@@ -121,7 +159,7 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 }
 
 // Groups implements tally.Store.
-func (s *Store) Groups(ctx context.Context, app uint32, ids []string) ([]tally.GroupLookup, error) {
+func (s *Store) Groups(ctx context.Context, app uint32, ids []string, members bool) ([]tally.GroupLookup, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -129,26 +167,58 @@ func (s *Store) Groups(ctx context.Context, app uint32, ids []string) ([]tally.G
 
 	out := make([]tally.GroupLookup, len(ids))
 	for i, id := range ids {
-		var v []byte
+		out[i].ID = id
+		var rec *groupRecord
+		// The iterator reads the view the record was read in, so the
+		// latch is needed only while both are made.
+		var it *pebble.Iterator
 		err := s.under(func() (_ *pebble.Batch, err error) {
-			v, err = s.get(groupKey(tagGroup, app, id))
+			rec, err = s.group(app, id)
+			if err != nil || !members || !rec.Type.KeepsMembers() {
+				return nil, err
+			}
+			it, err = s.orderIter(app, id, 0)
 			return nil, err
 		}, s.groupLatch(app, id))
-		if err != nil {
-			return nil, err
-		}
-		out[i].ID = id
-		if v == nil {
-			out[i].Err = errGroupNotFound(id)
+		if tally.ErrorCode(err) == tally.ErrGroupNotFound {
+			out[i].Err = err
 			continue
 		}
-		rec, err := decodeGroupRecord(id, v)
+		if err == nil && it != nil {
+			out[i].Members, _, err = scanMembers(it, tally.MemberQuery{}, -1)
+		}
+		if it != nil {
+			it.Close()
+		}
 		if err != nil {
 			return nil, err
 		}
 		out[i].Group = &rec.Group
 	}
 	return out, nil
+}
+
+// ModifyGroup implements tally.Store.
+func (s *Store) ModifyGroup(ctx context.Context, app uint32, id string, ch *tally.GroupChange, now int64) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.closeMu.RUnlock()
+
+	return s.under(func() (*pebble.Batch, error) {
+		rec, err := s.group(app, id)
+		if err != nil {
+			return nil, err
+		}
+		next, changed, err := tally.ApplyGroupChange(&rec.Group, ch, now)
+		if err != nil || !changed {
+			return nil, err
+		}
+		rec.Group = *next
+		b := s.db.NewBatch()
+		b.Set(groupKey(tagGroup, app, id), rec.encode(), nil)
+		return b, nil
+	}, s.groupLatch(app, id))
 }
 
 // ListGroups implements tally.Store.
@@ -221,4 +291,17 @@ func (s *Store) appRecord(app uint32) (appRecord, error) {
 		return appRecord{}, err
 	}
 	return decodeAppRecord(v)
+}
+
+// group reads the group's record, failing with ErrGroupNotFound when there
+// is none. The caller holds the group's latch.
+func (s *Store) group(app uint32, id string) (*groupRecord, error) {
+	v, err := s.get(groupKey(tagGroup, app, id))
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, errGroupNotFound(id)
+	}
+	return decodeGroupRecord(id, v)
 }

@@ -127,9 +127,27 @@ var testFSes = []testFS{
 
 func mustCreate(t *testing.T, s *Store, app uint32, id string, typ tally.GroupType) {
 	t.Helper()
-	if err := s.CreateGroup(ctx, app, &tally.Group{ID: id, Type: typ, Name: "n"}); err != nil {
+	if err := createWith(s, app, id, typ, ""); err != nil {
 		t.Fatalf("CreateGroup(%s): %v", id, err)
 	}
+}
+
+// createWith creates a group as create_group would, with an owner unless
+// owner is "".
+func createWith(s *Store, app uint32, id string, typ tally.GroupType, owner string, members ...string) error {
+	name := "n"
+	r := tally.NewGroup{Type: typ, Owner: owner, Fields: tally.GroupChange{Name: &name}}
+	for _, m := range members {
+		r.Members = append(r.Members, tally.Member{Account: m, Role: tally.RoleMember})
+	}
+	g, ms, err := r.Build(1700000000)
+	if err != nil {
+		return err
+	}
+	// Build checks the id as create_group's, and a Community's must
+	// start with @TGS#_; the tests' ids are short names.
+	g.ID = id
+	return s.CreateGroup(ctx, app, g, ms)
 }
 
 func increase(s *Store, id string, by int64) ([]tally.Counter, error) {

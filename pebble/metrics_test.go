@@ -108,7 +108,7 @@ func TestMetricsHeld(t *testing.T) {
 	if err := s.DestroyGroup(ctx, testApp, "missing"); err == nil {
 		t.Fatal("destroying a missing group succeeded")
 	}
-	if err := s.CreateGroup(ctx, testApp, &tally.Group{ID: "g1", Type: tally.GroupPrivate, Name: "n"}); err == nil {
+	if err := createWith(s, testApp, "g1", tally.GroupPrivate, ""); err == nil {
 		t.Fatal("creating a group under an id in use succeeded")
 	}
 	wantHeld(t, s, 4, 7)
@@ -155,7 +155,7 @@ func TestMetricsHeldAfterFault(t *testing.T) {
 	if _, err := s.UpdateCounters(ctx, testApp, "g0", tally.ModeSet, []tally.Counter{{Key: "c", Value: 1}}); err == nil {
 		t.Fatal("a write succeeded while the WAL's syncs failed")
 	}
-	if err := s.CreateGroup(ctx, testApp, &tally.Group{ID: "g1", Type: tally.GroupPublic, Name: "n"}); err == nil {
+	if err := createWith(s, testApp, "g1", tally.GroupPublic, ""); err == nil {
 		t.Fatal("a create succeeded on a faulted store")
 	}
 	in.Set(nil)

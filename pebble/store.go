@@ -344,13 +344,7 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 			l.writes++
 		}
 		start = time.Now()
-		if err = s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
-			b.Close()
-			s.fs.Fault(err)
-		} else {
-			c = &commit{b: b, fs: s.fs, done: make(chan struct{})}
-			s.metrics.applied.Add(1)
-		}
+		c, err = s.apply(b)
 	}
 	var pending [2]*commit
 	for i, l := range latches {
@@ -379,6 +373,19 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 		return ferr
 	}
 	return err
+}
+
+// apply applies b to the memtable, ordering it in the WAL, and returns the
+// commit that syncs it. A failed apply counts as a storage fault: Pebble
+// cannot be trusted with further writes. The caller has entered the store.
+func (s *Store) apply(b *pebble.Batch) (*commit, error) {
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		b.Close()
+		s.fs.Fault(err)
+		return nil, err
+	}
+	s.metrics.applied.Add(1)
+	return &commit{b: b, fs: s.fs, done: make(chan struct{})}, nil
 }
 
 // get returns a copy of the value at key, or nil when there is none.

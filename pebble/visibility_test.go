@@ -95,11 +95,11 @@ func set(s *Store, id string, v int64) error {
 }
 
 func create(s *Store, id string, typ tally.GroupType) error {
-	return s.CreateGroup(ctx, testApp, &tally.Group{ID: id, Type: typ, Name: "n"})
+	return createWith(s, testApp, id, typ, "")
 }
 
 func lookup(s *Store, id string) string {
-	ls, err := s.Groups(ctx, testApp, []string{id})
+	ls, err := s.Groups(ctx, testApp, []string{id}, false)
 	if err != nil {
 		return answer(nil, err)
 	}
