@@ -20,6 +20,7 @@ import (
 //	tagOrder  app groupID 0x00 seq(8, BE)  -> account, member record
 //	tagJoined app len(account) account joinTime(8, BE, sign bit flipped) groupID
 //	                                       -> type index byte, flags, member record
+//	tagFormat                              -> format of the stored records
 //
 // A group's id is the rest of its key, so ids need no escaping; where
 // something follows the id, 0x00 ends it, which no id holds (ids are
@@ -43,6 +44,7 @@ const (
 	tagMember byte = 5
 	tagOrder  byte = 6
 	tagJoined byte = 7
+	tagFormat byte = 8
 )
 
 func appKey(app uint32) []byte {
@@ -117,6 +119,10 @@ func parseJoinedKey(k []byte, n int) (joinTime int64, id string, err error) {
 	return int64(binary.BigEndian.Uint64(k[n:]) ^ (1 << 63)), string(k[n+8:]), nil
 }
 
+// formatKey holds the format of the stored records, so that Open knows
+// without a scan whether records of an older release may remain.
+func formatKey() []byte { return []byte{tagFormat} }
+
 // prefixEnd returns the least key that follows every key starting with
 // prefix, or nil if there is none.
 func prefixEnd(prefix []byte) []byte {
@@ -182,7 +188,7 @@ func (r *groupRecord) encode() []byte {
 		b = appendString(b, s)
 	}
 	// The fields added since the first release follow its fields, so that
-	// a record of that release is told by ending here.
+	// a record of that release is told by ending here (migrate.go).
 	b = append(b, joinOptionByte(r.ApplyJoin), joinOptionByte(r.InviteJoin), groupFlags(&r.Group))
 	b = appendFields(b, r.AppDefinedData)
 	b = binary.AppendUvarint(b, r.InfoSeq)
@@ -202,8 +208,8 @@ func groupFlags(g *tally.Group) byte {
 	return f
 }
 
-// decodeGroupRecord decodes a group record. One of the first release is
-// corrupt here: it lacks the fields and members this release keeps.
+// decodeGroupRecord decodes a group record. One of the first release, which
+// Open upgrades before the store serves, is corrupt here.
 func decodeGroupRecord(id string, b []byte) (*groupRecord, error) {
 	r, old, err := decodeAnyGroupRecord(id, b)
 	if err == nil && old {

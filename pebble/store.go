@@ -146,6 +146,15 @@ func open(dir string, o options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	// A reopening after a fault need not upgrade: this open did.
+	if err := migrate(db, fs, migrateChunk); err != nil {
+		if fs.Faulted() {
+			s.closeFaulted(db, fs)
+		} else if cerr := db.Close(); cerr != nil {
+			s.opts.logger.Errorf("pebble: closing %s: %v", dir, cerr)
+		}
+		return nil, fmt.Errorf("open store %s: upgrading the first release's records: %w", dir, err)
+	}
 	s.db, s.fs = db, fs
 	s.census.start(db, s.opts.logger.Errorf)
 	return s, nil

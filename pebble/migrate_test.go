@@ -1,0 +1,200 @@
+package pebble
+
+import (
+	"encoding/binary"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/pebble/internal/faultvfs"
+)
+
+// oldGroup is a group as the first release stored it.
+type oldGroup struct {
+	id                       string
+	typ                      tally.GroupType
+	createTime               int64
+	maxMemberCount           uint32
+	name, owner, intro, note string
+}
+
+// encode returns the record the first release wrote for g, byte for byte
+// as its groupRecord.encode did.
+func (g *oldGroup) encode(seq uint64) []byte {
+	b := binary.AppendUvarint(nil, seq)
+	b = append(b, byte(g.typ.Index()))
+	b = binary.AppendVarint(b, g.createTime)
+	b = binary.AppendUvarint(b, uint64(g.maxMemberCount))
+	for _, s := range []string{g.name, g.owner, g.intro, g.note, "face"} {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+// The groups of the first release that the upgrade tests store, and what
+// each becomes.
+var oldGroups = []struct {
+	old     oldGroup
+	max     uint32 // MaxMemberNum after the upgrade.
+	members []string
+}{
+	{oldGroup{"pub", tally.GroupPublic, 1000, 500, "n", "alice", "i", "x"}, 500, []string{"alice"}},
+	{oldGroup{"priv", tally.GroupPrivate, 1001, 0, "n", "alice", "", ""}, 200, []string{"alice"}},
+	{oldGroup{"chat", tally.GroupChatRoom, 1002, 7000, "n", "", "", ""}, 6000, nil},
+	{oldGroup{"live", tally.GroupAVChatRoom, 1003, 50, "n", "bob", "", ""}, 0, nil},
+	{oldGroup{"@TGS#_c", tally.GroupCommunity, 1004, 100000, "n", "bob", "", ""}, 100000, []string{"bob"}},
+	// The first release took any Owner_Account, which a member's keys
+	// cannot hold.
+	{oldGroup{"long", tally.GroupPublic, 1005, 1, "n", strings.Repeat("o", 40), "", ""}, 1, nil},
+}
+
+// writeOldStore fills dir with the first release's records of oldGroups,
+// with a counter on the first, and no format key. upgraded names groups
+// whose upgrade is already in, as a crash in the middle of one leaves them.
+func writeOldStore(t *testing.T, dir string, upgraded ...string) {
+	t.Helper()
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b := db.NewBatch()
+	var ar appRecord
+	for _, c := range oldGroups {
+		ar.seq++
+		ar.counts[c.old.typ.Index()]++
+		v := c.old.encode(ar.seq)
+		b.Set(listKey(testApp, ar.seq), append([]byte{byte(c.old.typ.Index())}, c.old.id...), nil)
+		for _, id := range upgraded {
+			if id == c.old.id {
+				rec, old, err := decodeAnyGroupRecord(id, v)
+				if err != nil || !old {
+					t.Fatalf("the record of %s: %v, old %v", id, err, old)
+				}
+				upgradeGroup(b, testApp, rec)
+				v = nil
+			}
+		}
+		if v != nil {
+			b.Set(groupKey(tagGroup, testApp, c.old.id), v, nil)
+		}
+	}
+	b.Set(appKey(testApp), ar.encode(), nil)
+	b.Set(groupKey(tagCount, testApp, "pub"), encodeCounters([]tally.Counter{{Key: "k", Value: 5}}), nil)
+	b.Delete(formatKey(), nil)
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpgrade opens stores of the first release, whole and with an upgrade
+// cut short, and checks that every group reads as its upgrade says.
+func TestUpgrade(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		upgraded []string
+		chunk    int // Groups per synced batch, when not Open's.
+	}{
+		{"first release", nil, 0},
+		{"in chunks of two", nil, 2},
+		{"upgrade cut short", []string{"pub", "live"}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			openOn(t, vfs.Default, dir).Close() // A store of this release has a format key.
+			writeOldStore(t, dir, c.upgraded...)
+			if c.chunk > 0 {
+				rawMigrate(t, dir, c.chunk)
+			}
+			s := openOn(t, vfs.Default, dir)
+			checkUpgraded(t, s)
+
+			// The upgrade is idempotent: run again over upgraded records,
+			// it changes nothing.
+			want := dump(t, s)
+			s.Close()
+			rawMigrate(t, dir, 1)
+			s = openOn(t, vfs.Default, dir)
+			if got := dump(t, s); got != want {
+				t.Errorf("a second upgrade changed the store from\n%s\nto\n%s", want, got)
+			}
+			checkUpgraded(t, s)
+		})
+	}
+}
+
+// rawMigrate runs the upgrade on the database in dir, as if it had no
+// format key, in chunks of chunk groups.
+func rawMigrate(t *testing.T, dir string, chunk int) {
+	t.Helper()
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Delete(formatKey(), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(db, faultvfs.New(vfs.Default, faultvfs.Hooks{}), chunk); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkUpgraded(t *testing.T, s *Store) {
+	t.Helper()
+	for _, c := range oldGroups {
+		o := c.old
+		want := &tally.Group{
+			ID: o.id, Type: o.typ, Name: o.name, Owner: o.owner, CreateTime: o.createTime,
+			Introduction: o.intro, Notification: o.note, FaceURL: "face",
+			MaxMemberNum: c.max, ApplyJoin: o.typ.DefaultApplyJoin(), InviteJoin: o.typ.DefaultInviteJoin(),
+			InfoSeq: 1, LastInfoTime: o.createTime, MemberNum: uint32(len(c.members)),
+		}
+		var wantMembers []tally.Member
+		for _, a := range c.members {
+			wantMembers = append(wantMembers, tally.Member{Account: a, Role: tally.RoleOwner, JoinTime: o.createTime, Seq: 1})
+		}
+		ls, err := s.Groups(ctx, testApp, []string{o.id}, true)
+		if err != nil || ls[0].Err != nil {
+			t.Fatalf("Groups(%s): %v, %v", o.id, err, ls[0].Err)
+		}
+		if !reflect.DeepEqual(ls[0].Group, want) || !reflect.DeepEqual(ls[0].Members, wantMembers) {
+			t.Errorf("%s upgraded to\n%+v with %+v\nwant\n%+v with %+v", o.id, ls[0].Group, ls[0].Members, want, wantMembers)
+		}
+	}
+	for _, c := range []struct {
+		account string
+		want    []string
+	}{{"alice", []string{"pub", "priv"}}, {"bob", []string{"@TGS#_c"}}} {
+		p, err := s.JoinedGroups(ctx, testApp, c.account, tally.JoinedFilter{})
+		var got []string
+		for _, g := range p.Groups {
+			got = append(got, g.ID)
+		}
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s joined %v, %v; want %v", c.account, got, err, c.want)
+		}
+	}
+	if cs, err := s.Counters(ctx, testApp, "pub", nil); err != nil || len(cs) != 1 || cs[0].Value != 5 {
+		t.Errorf("the counters of pub are %v, %v; want k=5", cs, err)
+	}
+}
+
+// TestUpgradedGroupsTakeMembers adds members to an upgraded group: they
+// follow its owner.
+func TestUpgradedGroupsTakeMembers(t *testing.T) {
+	dir := t.TempDir()
+	writeOldStore(t, dir)
+	s := openOn(t, vfs.Default, dir)
+	if _, err := s.AddMembers(ctx, testApp, "pub", []string{"carol"}, 2000); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Members(ctx, testApp, "pub", tally.MemberQuery{})
+	if err != nil || len(p.Members) != 2 || p.Members[1].Seq != 2 || p.Group.MemberNum != 2 || p.Group.InfoSeq != 2 {
+		t.Fatalf("Members after an add = %+v, %v", p, err)
+	}
+}
