@@ -29,6 +29,7 @@ func answer(cs []tally.Counter, err error) string {
 func code(c tally.Code) string { return fmt.Sprintf("error %d", c) }
 
 // The groups of the visibility cases. "a" holds counter n=1 and "d" exists;
+// "p", a Private group of at most 4 members, has owner "o" and member "q";
 // "x" does not exist yet.
 var visibilityCases = []struct {
 	name string
@@ -78,7 +79,7 @@ var visibilityCases = []struct {
 			p, err := s.ListGroups(ctx, testApp, tally.GroupFilter{Limit: 10})
 			return answer(nil, err) + fmt.Sprint(p.Total, p.IDs)
 		},
-		"4 [a d b x]"},
+		"5 [a d b p x]"},
 	{"ErrGroupNotFound after destroy",
 		func(s *Store) error { return s.DestroyGroup(ctx, testApp, "d") },
 		func(s *Store) string { return answer(s.Counters(ctx, testApp, "d", nil)) },
@@ -87,7 +88,92 @@ var visibilityCases = []struct {
 		func(s *Store) error { return s.DestroyGroup(ctx, testApp, "d") },
 		func(s *Store) string { return lookup(s, "d") },
 		code(tally.ErrGroupNotFound)},
+	{"members after add",
+		func(s *Store) error { return add(s, "p", "m") },
+		func(s *Store) string { return members(s.Members(ctx, testApp, "p", tally.MemberQuery{})) },
+		"o q m"},
+	{"roles after add",
+		func(s *Store) error { return add(s, "p", "m") },
+		func(s *Store) string { return roles(s.Roles(ctx, testApp, "p", []string{"m", "o"})) },
+		"Member Owner"},
+	{"lookup with members after delete",
+		func(s *Store) error { return s.DeleteMembers(ctx, testApp, "p", []string{"q"}, 2) },
+		func(s *Store) string {
+			ls, err := s.Groups(ctx, testApp, []string{"p"}, true)
+			if err != nil {
+				return answer(nil, err)
+			}
+			return members(tally.MemberPage{Members: ls[0].Members}, nil)
+		},
+		"o"},
+	{"ErrGroupFull after add, which writes nothing",
+		func(s *Store) error { return add(s, "p", "m") },
+		func(s *Store) string { return answer(nil, add(s, "p", "m", "x", "y")) },
+		code(tally.ErrGroupFull)},
+	{"fields after modify",
+		func(s *Store) error {
+			return s.ModifyGroup(ctx, testApp, "p", &tally.GroupChange{Name: ptr("new")}, 2)
+		},
+		func(s *Store) string {
+			ls, err := s.Groups(ctx, testApp, []string{"p"}, false)
+			if err != nil {
+				return answer(nil, err)
+			}
+			return ls[0].Group.Name
+		},
+		"new"},
+	{"joined after add",
+		func(s *Store) error { return add(s, "p", "m") },
+		func(s *Store) string { return joined(s, "m") },
+		"p"},
+	{"joined after destroy",
+		func(s *Store) error { return s.DestroyGroup(ctx, testApp, "p") },
+		func(s *Store) string { return joined(s, "q") },
+		""},
+	// JoinedGroups reads under no latch, so it waits for every write
+	// before it, even one to another group.
+	{"joined after a write elsewhere",
+		func(s *Store) error { _, err := increase(s, "a", 1); return err },
+		func(s *Store) string { return joined(s, "q") },
+		"p"},
 }
+
+func add(s *Store, id string, accounts ...string) error {
+	_, err := s.AddMembers(ctx, testApp, id, accounts, 2)
+	return err
+}
+
+func members(p tally.MemberPage, err error) string {
+	if err != nil {
+		return answer(nil, err)
+	}
+	var b strings.Builder
+	for _, m := range p.Members {
+		fmt.Fprintf(&b, "%s ", m.Account)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func roles(rs []tally.Role, err error) string {
+	if err != nil {
+		return answer(nil, err)
+	}
+	return strings.Trim(fmt.Sprint(rs), "[]")
+}
+
+func joined(s *Store, account string) string {
+	p, err := s.JoinedGroups(ctx, testApp, account, tally.JoinedFilter{WithGroups: true})
+	if err != nil {
+		return answer(nil, err)
+	}
+	var b strings.Builder
+	for _, g := range p.Groups {
+		fmt.Fprintf(&b, "%s ", g.ID)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func set(s *Store, id string, v int64) error {
 	_, err := s.UpdateCounters(ctx, testApp, id, tally.ModeSet, []tally.Counter{{Key: "n", Value: v}})
@@ -164,16 +250,22 @@ func TestVisibility(t *testing.T) {
 			s := openOn(t, errorfs.Wrap(vfs.Default, &in), t.TempDir())
 			mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
 			mustCreate(t, s, testApp, "d", tally.GroupAVChatRoom)
-			b := groupOnOtherLatch(s, "a", "d", "x")
+			b := groupOnOtherLatch(s, "a", "d", "p", "x")
 			mustCreate(t, s, testApp, b, tally.GroupAVChatRoom)
+			if err := createWith(s, testApp, "p", tally.GroupPrivate, "o", "q"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ModifyGroup(ctx, testApp, "p", &tally.GroupChange{MaxMemberNum: ptr[int64](4)}, 1); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := increase(s, "a", 1); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := increase(s, b, 7); err != nil {
 				t.Fatal(err)
 			}
-			if c.want == "4 [a d b x]" {
-				c.want = "4 [a d " + b + " x]"
+			if c.want == "5 [a d b p x]" {
+				c.want = "5 [a d " + b + " p x]"
 			}
 
 			h := holdWALSyncs(t, &in)
@@ -356,5 +448,60 @@ func TestPendingKeepsFailedWrite(t *testing.T) {
 	l.last = failed
 	if p := l.pending(); p != failed || p.wait() != faulttest.ErrIO {
 		t.Fatal("a failed write is no longer pending")
+	}
+}
+
+// TestFailedSyncFailsJoinedGroups fails a held WAL sync while a user's
+// list of groups waits for its barrier: the list rests on an add that
+// never became durable, so it fails with it, and what the store lists once
+// it has reopened is what a crash leaves.
+func TestFailedSyncFailsJoinedGroups(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	var in faulttest.Injector
+	s := openOn(t, errorfs.Wrap(mem, &in), "/db")
+	if err := createWith(s, testApp, "p", tally.GroupPublic, "o"); err != nil {
+		t.Fatal(err)
+	}
+
+	h := holdWALSyncs(t, &in)
+	failTables := faulttest.Fail(faulttest.ErrIO, faulttest.DataOps, ".sst")
+	in.Set(func(op errorfs.Op) error {
+		if err := failTables(op); err != nil {
+			return err
+		}
+		return h.inject(op)
+	})
+	added := async(func() error { return add(s, "p", "m") })
+	h.waitHeld(t)
+	list := async(func() string { return joined(s, "m") })
+	blocked(t, "the list", list, 100*time.Millisecond)
+
+	h.release(faulttest.ErrIO)
+	if err := receive(t, "the add", added); !isInternal(err) {
+		t.Fatalf("add whose sync failed: %v, want an internal error", err)
+	}
+	if got := receive(t, "the list", list); got != code(tally.ErrInternal) {
+		t.Fatalf("list that waited for the failed sync answered %q, want an internal error", got)
+	}
+	crashed := openOn(t, mem.CrashClone(vfs.CrashCloneCfg{}), "/db")
+	afterCrash := joined(crashed, "m")
+	crashed.Close()
+
+	in.Set(nil)
+	var got string
+	eventually(t, "the store serves again", func() bool {
+		got = joined(s, "m")
+		return got != code(tally.ErrInternal)
+	})
+	// The failed add may or may not have survived; it was not
+	// acknowledged. What the store now lists is durable.
+	if got != "" && got != "p" {
+		t.Fatalf("after the fault m joined %q, want nothing or p", got)
+	}
+	if afterCrash != "" {
+		t.Fatalf("after a crash during the fault m joined %q", afterCrash)
+	}
+	if after := joined(openOn(t, mem.CrashClone(vfs.CrashCloneCfg{}), "/db"), "m"); after != got {
+		t.Fatalf("after a crash m joined %q, but the store listed %q", after, got)
 	}
 }
