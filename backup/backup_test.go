@@ -37,7 +37,12 @@ func takeBackup(t testing.TB) (data string, archive []byte) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	if err := s.CreateGroup(ctx, app, &tally.Group{ID: "g", Type: tally.GroupPublic, Name: "n"}, nil); err != nil {
+	name := "n"
+	g, members, err := (&tally.NewGroup{ID: "g", Type: tally.GroupPublic, Fields: tally.GroupChange{Name: &name}}).Build(time.Now().Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateGroup(ctx, app, g, members); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, []tally.Counter{{Key: "k", Value: 42}}); err != nil {

@@ -81,8 +81,12 @@ func memFillStore(dir string, o *memOptions, progress io.Writer) (err error) {
 	go memFillProgress(o, &done, progress, stop)
 	err = parallel(o.groups(), o.writers, func(_, g int) error {
 		id := memGroupID(g)
-		grp := tally.Group{ID: id, Type: tally.GroupPublic, Name: id}
-		if err := st.CreateGroup(ctx, memAppID, &grp); err != nil {
+		req := tally.NewGroup{ID: id, Type: tally.GroupPublic, Fields: tally.GroupChange{Name: &id}}
+		grp, members, err := req.Build(time.Now().Unix())
+		if err != nil {
+			return fmt.Errorf("build group %s: %w", id, err)
+		}
+		if err := st.CreateGroup(ctx, memAppID, grp, members); err != nil {
 			return fmt.Errorf("create group %s: %w", id, err)
 		}
 		items := make([]tally.Counter, o.keysIn(g))
