@@ -3,6 +3,7 @@ package pebble_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -110,3 +111,135 @@ func holds(b *testing.B, reg *prometheus.Registry, name string) bool {
 	}
 	return false
 }
+
+// BenchmarkMembers measures the calls on members of big groups, to show
+// that their cost follows the members a call touches, not the group's
+// size: a Community of 100,000 members (filled before the timer, in
+// calls of 300) takes 300 more, or gives a page of 100 after a random
+// cursor; a Public group of 6,000 gives a page of 100 at a random Offset,
+// which it must skip; and a user in 100 groups lists them. JoinedGroups
+// pays for its barrier, an fsync of the WAL, on every call.
+//
+//	go test -run XXX -bench Members -benchtime 2000x ./pebble
+func BenchmarkMembers(b *testing.B) {
+	s, err := pebble.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const (
+		app       = 1
+		community = "@TGS#_big"
+		public    = "public"
+		user      = "user"
+		now       = 1700000000
+	)
+	create := func(id string, typ tally.GroupType, owner string) {
+		name := id
+		g, ms, err := (&tally.NewGroup{Type: typ, Owner: owner, Fields: tally.GroupChange{Name: &name}}).Build(now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g.ID = id
+		if err := s.CreateGroup(ctx, app, g, ms); err != nil {
+			b.Fatal(err)
+		}
+	}
+	accounts := func(prefix string, from, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s%07d", prefix, from+i)
+		}
+		return out
+	}
+	fill := func(id string, members int) {
+		for i := 1; i < members; i += tally.MaxAddMembers {
+			n := min(tally.MaxAddMembers, members-i)
+			if _, err := s.AddMembers(ctx, app, id, accounts("m", i, n), now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	start := time.Now()
+	create(community, tally.GroupCommunity, "owner")
+	fill(community, 100000)
+	create(public, tally.GroupPublic, "owner")
+	if err := s.ModifyGroup(ctx, app, public, &tally.GroupChange{MaxMemberNum: ptr(int64(tally.GroupPublic.MemberCap()))}, now); err != nil {
+		b.Fatal(err)
+	}
+	fill(public, 6000)
+	for g := range 100 {
+		create(fmt.Sprint("joined", g), tally.GroupPublic, user)
+	}
+	b.Logf("setup took %v", time.Since(start))
+	rng := rand.New(rand.NewPCG(1, 2))
+
+	b.Run("page-100", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p, err := s.Members(ctx, app, community, tally.MemberQuery{Limit: 100, After: rng.Uint64N(100000 - 100)})
+			if err != nil || len(p.Members) != 100 {
+				b.Fatalf("page of %d: %v", len(p.Members), err)
+			}
+		}
+	})
+	b.Run("page-offset", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p, err := s.Members(ctx, app, public, tally.MemberQuery{Limit: 100, Offset: rng.IntN(6000 - 100)})
+			if err != nil || len(p.Members) != 100 {
+				b.Fatalf("page of %d: %v", len(p.Members), err)
+			}
+		}
+	})
+	b.Run("joined", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p, err := s.JoinedGroups(ctx, app, user, tally.JoinedFilter{})
+			if err != nil || len(p.Groups) != 100 {
+				b.Fatalf("%d groups: %v", len(p.Groups), err)
+			}
+		}
+	})
+	b.Run("joined-with-groups", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p, err := s.JoinedGroups(ctx, app, user, tally.JoinedFilter{WithGroups: true})
+			if err != nil || len(p.Groups) != 100 {
+				b.Fatalf("%d groups: %v", len(p.Groups), err)
+			}
+		}
+	})
+	// The Community is full: each add of 300 is made room for by deleting
+	// the 300 before it, untimed, so the group holds 99,700 to 100,000.
+	b.Run("add-300", func(b *testing.B) {
+		b.ReportAllocs()
+		next := 1
+		remove := func(batch []string) {
+			for len(batch) > 0 {
+				n := min(tally.MaxDeleteMembers, len(batch))
+				if err := s.DeleteMembers(ctx, app, community, batch[:n], now); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[n:]
+			}
+		}
+		b.StopTimer()
+		last := accounts("m", next, tally.MaxAddMembers)
+		remove(last)
+		for range b.N {
+			batch := accounts("new", next, tally.MaxAddMembers)
+			next += len(batch)
+			b.StartTimer()
+			res, err := s.AddMembers(ctx, app, community, batch, now)
+			b.StopTimer()
+			if err != nil || res[0] != tally.Added {
+				b.Fatalf("AddMembers: %v, %v", res, err)
+			}
+			remove(batch)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
