@@ -116,7 +116,8 @@ func (s *Store) joinedGroups(app uint32, account string, f tally.JoinedFilter) (
 
 // barrier returns once every write that a read might have seen before it
 // was called is durable (JoinedGroups says why), or fails. The caller has
-// entered the store.
+// entered the store. The barrier counts as a commit in the WAL's fsync
+// batches, which it shares, but is not timed as a durable write.
 func (s *Store) barrier() error {
 	b := s.db.NewBatch()
 	// An empty batch would not reach the WAL; a LogData record does, and

@@ -18,6 +18,14 @@
 // that write is durable, so is everything the call could have read. A
 // write whose sync failed stays pending, so that whoever read it fails too.
 //
+// A group's keys include its members' three keys each (encoding.go), the
+// one in the member's list of groups too, so that a member's every key is
+// written under its group's latch. That list is therefore written under
+// many latches, and JoinedGroups, which reads it, holds none: it reads a
+// snapshot and then waits for a barrier, a batch of nothing but a LogData
+// record synced like a write, which is durable only once everything the
+// snapshot showed is (joined.go).
+//
 // A call's context is not looked at. net/http cancels a request's context
 // when the client half-closes its connection, though the client still
 // reads the answer, so a call that gave up on a done context would fail a
