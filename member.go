@@ -204,7 +204,8 @@ type MemberPage struct {
 	Group   *Group // The group as of the page, MemberNum included.
 	Members []Member
 	// Next is, for a Community, the cursor of the next page: the Seq of
-	// the page's last member, or 0 when no member follows.
+	// the page's last member, or 0 when no member of the query's Roles
+	// follows it, so that the last page of a filtered walk says so.
 	Next uint64
 }
 
@@ -229,5 +230,5 @@ type JoinedPage struct {
 type JoinedGroup struct {
 	ID    string
 	Group *Group // Set when the filter asked WithGroups.
-	Self  Member // The user's membership.
+	Self  Member // The user's membership, as the group's members show it.
 }
