@@ -77,7 +77,7 @@ func groupChange(o *fastjson.Object, ch *tally.GroupChange, maxName string) erro
 			return err
 		}
 	}
-	if n, ok, err := intField(o, maxName, math.MinInt64, math.MaxInt64); err != nil {
+	if n, ok, err := intField(o, maxName, 0, math.MaxUint32); err != nil {
 		return err
 	} else if ok {
 		ch.MaxMemberNum = &n

@@ -380,7 +380,11 @@ func TestGetAppIDGroupList(t *testing.T) {
 		{name: "Next fraction", body: `{"Next":0.5}`, want: tally.ErrInvalidParameter},
 		{name: "Next over uint64", body: `{"Next":18446744073709551616}`, want: tally.ErrInvalidParameter},
 		{name: "GroupType lower case", body: `{"GroupType":"public"}`, want: tally.ErrInvalidParameter, info: "public"},
-		{name: "GroupType empty", body: `{"GroupType":""}`, want: tally.ErrInvalidParameter},
+		{name: "GroupType empty is no filter", body: `{"GroupType":""}`, check: func(t *testing.T, m map[string]any) {
+			if n := num(t, m["TotalCount"]); n != 12 {
+				t.Fatalf("TotalCount %d, want every group, 12", n)
+			}
+		}},
 		{name: "GroupType number", body: `{"GroupType":1}`, want: tally.ErrInvalidParameter, info: "GroupType"},
 	})
 }
