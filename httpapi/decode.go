@@ -116,13 +116,19 @@ func intValue(v *fastjson.Value, name string, min, max int64) (int64, error) {
 
 // arrayField reads an optional array field.
 func arrayField(o *fastjson.Object, name string) ([]*fastjson.Value, bool, error) {
+	return arrayAt(o, name, name, "an array")
+}
+
+// arrayAt reads the optional array name of o, naming it path, and what it
+// must be, in messages.
+func arrayAt(o *fastjson.Object, name, path, what string) ([]*fastjson.Value, bool, error) {
 	v := lookup(o, name)
 	if v == nil {
 		return nil, false, nil
 	}
 	a, err := v.Array()
 	if err != nil {
-		return nil, false, invalid("%s must be an array, not %s", name, describe(v))
+		return nil, false, invalid("%s must be %s, not %s", path, what, describe(v))
 	}
 	return a, true, nil
 }
@@ -175,13 +181,9 @@ func stringList(o *fastjson.Object, name string) ([]string, bool, error) {
 // stringListAt reads the optional array of strings name of o, naming it
 // path in messages.
 func stringListAt(o *fastjson.Object, name, path string) ([]string, bool, error) {
-	v := lookup(o, name)
-	if v == nil {
-		return nil, false, nil
-	}
-	a, err := v.Array()
-	if err != nil {
-		return nil, false, invalid("%s must be an array of strings, not %s", path, describe(v))
+	a, ok, err := arrayAt(o, name, path, "an array of strings")
+	if err != nil || !ok {
+		return nil, ok, err
 	}
 	out := make([]string, len(a))
 	for i, v := range a {
@@ -243,13 +245,9 @@ func joinOption(o *fastjson.Object, name string) (*tally.JoinOption, error) {
 // AppDefinedData or a member's AppMemberDefinedData. Their limits are the
 // domain's to check. name is the field of o; path names it in messages.
 func customFields(o *fastjson.Object, name, path string) ([]tally.CustomField, bool, error) {
-	v := lookup(o, name)
-	if v == nil {
-		return nil, false, nil
-	}
-	a, err := v.Array()
-	if err != nil {
-		return nil, false, invalid("%s must be an array, not %s", path, describe(v))
+	a, ok, err := arrayAt(o, name, path, "an array")
+	if err != nil || !ok {
+		return nil, ok, err
 	}
 	out := make([]tally.CustomField, len(a))
 	for i, v := range a {

@@ -100,15 +100,9 @@ func (s *Server) getGroupMemberInfo(c *call) error {
 		return err
 	}
 	var q tally.MemberQuery
-	limit, _, err := intField(c.body, "Limit", 0, tally.MaxMemberPage)
-	if err != nil {
+	if q.Limit, q.Offset, err = limitOffset(c.body, 0, tally.MaxMemberPage); err != nil {
 		return err
 	}
-	offset, _, err := intField(c.body, "Offset", 0, math.MaxInt32)
-	if err != nil {
-		return err
-	}
-	q.Limit, q.Offset = int(limit), int(offset)
 	if next, _, err := stringField(c.body, "Next"); err != nil {
 		return err
 	} else if next != "" {
@@ -167,21 +161,26 @@ func memberInfoFilter(o *fastjson.Object) (*memberFilter, error) {
 	return &f, nil
 }
 
+// limitOffset reads the optional Limit, in [min, max], and Offset of a
+// paged call; both are 0 when absent.
+func limitOffset(o *fastjson.Object, min, max int64) (limit, offset int, err error) {
+	l, _, err := intField(o, "Limit", min, max)
+	if err != nil {
+		return 0, 0, err
+	}
+	off, _, err := intField(o, "Offset", 0, math.MaxInt32)
+	return int(l), int(off), err
+}
+
 func (s *Server) getJoinedGroupList(c *call) error {
 	account, err := userID(c.body, "Member_Account")
 	if err != nil {
 		return err
 	}
 	var f tally.JoinedFilter
-	limit, _, err := intField(c.body, "Limit", 1, tally.MaxJoinedLimit)
-	if err != nil {
+	if f.Limit, f.Offset, err = limitOffset(c.body, 1, tally.MaxJoinedLimit); err != nil {
 		return err
 	}
-	offset, _, err := intField(c.body, "Offset", 0, math.MaxInt32)
-	if err != nil {
-		return err
-	}
-	f.Limit, f.Offset = int(limit), int(offset)
 	if f.Type, err = groupTypeFilter(c.body); err != nil {
 		return err
 	}
