@@ -229,12 +229,10 @@ func flagField(o *fastjson.Object, name string) (bool, error) {
 	return n == 1, err
 }
 
-// joinOption reads an optional ApplyJoinOption or InviteJoinOption. An
-// empty string counts as absent: clients that serialise an unset string
-// field send "".
+// joinOption reads an optional ApplyJoinOption or InviteJoinOption.
 func joinOption(o *fastjson.Object, name string) (*tally.JoinOption, error) {
 	s, err := optString(o, name)
-	if err != nil || s == nil || *s == "" {
+	if err != nil || s == nil {
 		return nil, err
 	}
 	opt := tally.JoinOption(*s)

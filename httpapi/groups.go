@@ -119,11 +119,9 @@ func newMembers(o *fastjson.Object) ([]tally.Member, error) {
 			if err != nil {
 				return nil, err
 			}
-			if name != "" {
-				var ok bool
-				if m.Role, ok = tally.ParseRole(name); !ok {
-					return nil, invalid("%s.Role %q is not Member or Admin", path, name)
-				}
+			var ok bool
+			if m.Role, ok = tally.ParseRole(name); !ok {
+				return nil, invalid("%s.Role %q is not Member or Admin", path, name)
 			}
 		}
 		if m.AppDefinedData, _, err = customFields(item, "AppMemberDefinedData", path+".AppMemberDefinedData"); err != nil {
