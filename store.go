@@ -17,7 +17,9 @@ import "context"
 //     the same group behave as if run one at a time (no lost increments).
 //   - Errors: failures the client caused are *Error values with the codes
 //     named below; anything else is an internal error and is answered 10002.
-//     A call that fails changes nothing.
+//     A call that fails with an *Error changes nothing; one that fails with
+//     an internal error may or may not have been applied, as when a
+//     networked backend loses its connection during a commit.
 //   - Context: a store may ignore ctx. The HTTP layer passes the request's,
 //     which net/http cancels when the client half-closes its connection
 //     though the client still waits for the answer, so giving up on a done
