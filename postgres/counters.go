@@ -1,0 +1,107 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tallyserver/tally"
+)
+
+// A group's counters are one row of tally_counters, which exists only
+// while the group has counters (the schema says why one row). Writers lock
+// the group's row first, as every writer of the group does.
+
+// Counters implements tally.Store. One statement reads the group and its
+// counters in one snapshot.
+func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []string) ([]tally.Counter, error) {
+	var cur []tally.Counter
+	err := s.read(ctx, func(ctx context.Context, q querier) error {
+		var t int16
+		var data []byte
+		err := q.QueryRow(ctx, `SELECT g.type, c.data FROM tally_groups g
+			LEFT JOIN tally_counters c ON c.app = g.app AND c.group_id = g.id
+			WHERE g.app = $1 AND g.id = $2`, int64(app), bs(id)).Scan(&t, &data)
+		if err != nil {
+			return notFound(err, id)
+		}
+		if err := mayCount(t, id); err != nil {
+			return err
+		}
+		cur, err = decodeCounters(data)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tally.SelectCounters(cur, keys), nil
+}
+
+// DeleteCounters implements tally.Store.
+func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys []string) error {
+	return s.write(ctx, func(ctx context.Context, q querier) error {
+		cur, err := lockCounters(ctx, q, app, id)
+		if err != nil {
+			return err
+		}
+		return writeCounters(ctx, q, app, id, cur, tally.RemoveCounters(cur, keys))
+	})
+}
+
+// lockCounters locks the group's row and reads its counters, failing for a
+// missing group or a Community. The two statements go in one round trip;
+// the second reads after the first has the lock, at READ COMMITTED in a
+// snapshot of its own, so it sees the last writer's counters. (One
+// statement joining the two would not: when the lock waits, PostgreSQL
+// rechecks the locked row alone and keeps the joined row it read before.)
+func lockCounters(ctx context.Context, q querier, app uint32, id string) ([]tally.Counter, error) {
+	b := &pgx.Batch{}
+	b.Queue("SELECT type FROM tally_groups WHERE app = $1 AND id = $2 FOR UPDATE", int64(app), bs(id))
+	b.Queue("SELECT data FROM tally_counters WHERE app = $1 AND group_id = $2", int64(app), bs(id))
+	res := q.SendBatch(ctx, b)
+	defer res.Close()
+	var t int16
+	if err := res.QueryRow().Scan(&t); err != nil {
+		return nil, notFound(err, id)
+	}
+	if err := mayCount(t, id); err != nil {
+		return nil, err
+	}
+	var data []byte
+	if err := res.QueryRow().Scan(&data); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	if err := res.Close(); err != nil {
+		return nil, err
+	}
+	return decodeCounters(data)
+}
+
+// mayCount fails for a group whose type t has no counters.
+func mayCount(t int16, id string) error {
+	typ, err := decodeType(t)
+	if err != nil {
+		return err
+	}
+	if !typ.HasCounters() {
+		return tally.Errorf(tally.ErrNoPermission, "group %q is a %s, which has no group counters", id, typ)
+	}
+	return nil
+}
+
+// writeCounters stores next as the group's counters, which were cur; the
+// caller has locked the group's row.
+func writeCounters(ctx context.Context, q querier, app uint32, id string, cur, next []tally.Counter) error {
+	var err error
+	switch {
+	case slices.Equal(cur, next):
+	case len(next) == 0:
+		_, err = q.Exec(ctx, "DELETE FROM tally_counters WHERE app = $1 AND group_id = $2", int64(app), bs(id))
+	default:
+		_, err = q.Exec(ctx, `INSERT INTO tally_counters (app, group_id, data) VALUES ($1, $2, $3)
+			ON CONFLICT (app, group_id) DO UPDATE SET data = excluded.data`, int64(app), bs(id), encodeCounters(next))
+	}
+	return err
+}

@@ -1,0 +1,112 @@
+// Package postgres is Tally's networked store: tally.Store on PostgreSQL,
+// so that any number of stateless Tally nodes can serve the same data.
+//
+// Durability and visibility come from the database. It is meant to run
+// with synchronous_commit on and a synchronous standby: a commit returns
+// only once the standby has flushed it, and until then other sessions do
+// not see it, so no answer shows a value that a failover could take back.
+//
+// Each call is one transaction that applies the root package's rules
+// (ApplyCounters, ApplyGroupChange, PlanAdd, PlanDelete, CheckMemberCall)
+// to what it read. A write first locks its group's row (SELECT ... FOR
+// UPDATE), which serialises the writers of one group across every node;
+// it runs at READ COMMITTED, so each statement after the lock reads the
+// newest committed state. A read runs in one snapshot (REPEATABLE READ,
+// read only, or a single statement). The SQL stays within what
+// CockroachDB and YugabyteDB also accept, and a transaction that fails
+// with a serialization failure (40001) or a deadlock (40P01), which they
+// answer where PostgreSQL would wait, is run again (tx.go).
+//
+// A call's context is honoured only until its transaction begins: once a
+// call may have changed something it runs to its end with the context's
+// cancellation removed. Cancelling a query makes pgx cancel it on the
+// server, and a COMMIT cancelled while it waits for the synchronous standby
+// is committed locally and shown to everyone without the standby's copy.
+//
+// A call that fails with an internal error may or may not have been
+// applied: a connection lost during COMMIT leaves the outcome unknown, and
+// the call answers an error, never OK.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tallyserver/tally"
+)
+
+// Store is a tally.Store on PostgreSQL.
+type Store struct {
+	pool   *pgxpool.Pool
+	closed atomic.Bool
+	// folds gathers concurrent UpdateCounters calls on one group into
+	// one transaction (fold.go).
+	folds folds
+}
+
+var _ tally.Store = (*Store)(nil)
+
+var errClosed = errors.New("postgres: store is closed")
+
+// Open connects to the database at url, a pgx connection string such as
+// postgres://user:password@host1,host2/db?target_session_attrs=read-write,
+// and brings its schema up to date. Its errors never hold the password.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, parseError(url, err)
+	}
+	secret := cfg.ConnConfig.Password
+	where := describe(cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, redact(fmt.Errorf("postgres: open %s: %w", where, err), secret)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, redact(fmt.Errorf("postgres: open %s: %w", where, err), secret)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// describe names the database of cfg for an error message, without the
+// password: user, hosts and database.
+func describe(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	hosts := []string{fmt.Sprintf("%s:%d", c.Host, c.Port)}
+	for _, f := range c.Fallbacks {
+		hosts = append(hosts, fmt.Sprintf("%s:%d", f.Host, f.Port))
+	}
+	return fmt.Sprintf("database %q as user %q on %s", c.Database, c.User, strings.Join(hosts, ","))
+}
+
+// Close waits for the calls in progress and closes the connections. Calls
+// after Close fail.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.pool.Close()
+	return nil
+}
+
+// Health reports whether the store can serve: nil, or why not (closed, or
+// the database unreachable), so that a health check can tell a load
+// balancer to send calls elsewhere.
+func (s *Store) Health() error {
+	if s.closed.Load() {
+		return errClosed
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tallyserver/tally"
+)
+
+// querier is what a call's statements run on: its transaction, or the pool
+// for a read of one statement, which sees one snapshot on its own.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+var (
+	// Writers lock their group's row first, and at READ COMMITTED each
+	// later statement reads what was committed before the lock was
+	// granted. Named explicitly, since a database's default may differ.
+	writeTx = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+	// A read of several statements sees one snapshot.
+	viewTx = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+)
+
+// maxAttempts bounds the runs of one transaction that keeps meeting
+// serialization failures, deadlocks or dead connections.
+const maxAttempts = 10
+
+// write runs fn in a write transaction, view in a read-only snapshot, and
+// read on the pool, for one statement.
+func (s *Store) write(ctx context.Context, fn func(context.Context, querier) error) error {
+	return s.run(ctx, &writeTx, fn)
+}
+
+func (s *Store) view(ctx context.Context, fn func(context.Context, querier) error) error {
+	return s.run(ctx, &viewTx, fn)
+}
+
+func (s *Store) read(ctx context.Context, fn func(context.Context, querier) error) error {
+	return s.run(ctx, nil, fn)
+}
+
+// run runs fn in a transaction with opts (none when nil), again while it
+// fails in a way that left nothing applied and may pass next time. fn
+// must set its results afresh on every run.
+//
+// ctx is looked at only before the first run: nothing has changed then, so
+// the call can give up with ctx's error. After that the runs ignore its
+// cancellation, for pgx would cancel the statement in progress, and a
+// COMMIT cancelled while it waits for the synchronous standby is kept
+// locally and shown to other sessions without the standby's copy.
+func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("postgres: call given up before it began: %w", err)
+	}
+	if s.closed.Load() {
+		return errClosed
+	}
+	ctx = context.WithoutCancel(ctx)
+	wait := time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.once(ctx, opts, fn)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		// Jitter, so that the transactions that collided do not meet
+		// again at the same moment.
+		time.Sleep(wait/2 + rand.N(wait))
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// once runs fn once. Its errors are fn's *tally.Error, or internal errors
+// that say whether the transaction may have committed (outcomeUnknown).
+func (s *Store) once(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error) error {
+	if opts == nil {
+		return internal(fn(ctx, s.pool))
+	}
+	tx, err := s.pool.BeginTx(ctx, *opts)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	if err := fn(ctx, tx); err != nil {
+		// A failed rollback leaves the connection broken, and the pool
+		// drops it; the transaction ends with it, uncommitted.
+		tx.Rollback(ctx)
+		return internal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// The server refuses a COMMIT with a serialization failure
+		// (CockroachDB does) only by rolling the transaction back.
+		if code := sqlState(err); code == serializationFailure || code == deadlockDetected {
+			return fmt.Errorf("postgres: commit: %w", err)
+		}
+		return &outcomeUnknown{err}
+	}
+	return nil
+}
+
+// internal marks an error that is not the client's as the store's.
+func internal(err error) error {
+	if err == nil || errors.As(err, new(*tally.Error)) {
+		return err
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+// outcomeUnknown is a COMMIT that failed without saying it rolled back:
+// the connection may have been lost after the server committed. Such a
+// call answers an internal error, never OK, and is not run again, which
+// could apply it twice.
+type outcomeUnknown struct{ err error }
+
+func (e *outcomeUnknown) Error() string {
+	return "postgres: commit failed, and the call may or may not have been applied: " + e.err.Error()
+}
+
+func (e *outcomeUnknown) Unwrap() error { return e.err }
+
+const (
+	serializationFailure = "40001"
+	deadlockDetected     = "40P01"
+)
+
+// sqlState returns the SQLSTATE of a server's error, or "".
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// retryable reports whether a transaction that failed with err applied
+// nothing and may pass if run again: a serialization failure or deadlock,
+// which the server answers by rolling back, or a connection that failed
+// before anything was sent on it, such as one the server dropped while
+// idle.
+func retryable(err error) bool {
+	if errors.As(err, new(*outcomeUnknown)) || errors.As(err, new(*tally.Error)) {
+		return false
+	}
+	if code := sqlState(err); code == serializationFailure || code == deadlockDetected {
+		return true
+	}
+	return pgconn.SafeToRetry(err)
+}
