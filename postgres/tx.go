@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,7 +70,7 @@ func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Co
 	wait := time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := s.once(ctx, opts, fn)
-		if err == nil || attempt == maxAttempts || !retryable(err) {
+		if err == nil || attempt == maxAttempts || !retryable(err) || s.closed.Load() {
 			return err
 		}
 		// Jitter, so that the transactions that collided do not meet
@@ -141,16 +142,30 @@ func sqlState(err error) string {
 }
 
 // retryable reports whether a transaction that failed with err applied
-// nothing and may pass if run again: a serialization failure or deadlock,
-// which the server answers by rolling back, or a connection that failed
-// before anything was sent on it, such as one the server dropped while
-// idle.
+// nothing and may pass if run again. Anything but a COMMIT that failed
+// (outcomeUnknown) applied nothing: the server rolls back a transaction
+// whose connection it loses. Of those, the ones worth another run are a
+// serialization failure or deadlock, which the server answers by rolling
+// back, and a lost or refused connection, such as one the server dropped
+// while it sat in the pool: the next run takes a fresh one.
 func retryable(err error) bool {
 	if errors.As(err, new(*outcomeUnknown)) || errors.As(err, new(*tally.Error)) {
 		return false
 	}
-	if code := sqlState(err); code == serializationFailure || code == deadlockDetected {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		// Not the server's answer: the connection failed, unless the
+		// store found a stored value it cannot read, which no run
+		// will.
+		return !errors.Is(err, errCorrupt)
+	}
+	switch {
+	case pe.Code == serializationFailure, pe.Code == deadlockDetected:
+		return true
+	case strings.HasPrefix(pe.Code, "08"): // connection_exception
+		return true
+	case strings.HasPrefix(pe.Code, "57P"): // admin_shutdown, cannot_connect_now…
 		return true
 	}
-	return pgconn.SafeToRetry(err)
+	return false
 }
