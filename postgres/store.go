@@ -32,6 +32,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -80,8 +81,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 func describe(cfg *pgxpool.Config) string {
 	c := cfg.ConnConfig
 	hosts := []string{fmt.Sprintf("%s:%d", c.Host, c.Port)}
+	// The fallbacks repeat each host once per TLS mode to try.
 	for _, f := range c.Fallbacks {
-		hosts = append(hosts, fmt.Sprintf("%s:%d", f.Host, f.Port))
+		if h := fmt.Sprintf("%s:%d", f.Host, f.Port); !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
 	}
 	return fmt.Sprintf("database %q as user %q on %s", c.Database, c.User, strings.Join(hosts, ","))
 }
