@@ -58,6 +58,11 @@ var errClosed = errors.New("postgres: store is closed")
 // Open connects to the database at url, a pgx connection string such as
 // postgres://user:password@host1,host2/db?target_session_attrs=read-write,
 // and brings its schema up to date. Its errors never hold the password.
+//
+// The URL's pool_max_conns (pgx's default: 4, or the CPU count if more)
+// bounds the transactions a node has in flight. Each commit waits a round
+// trip to the synchronous standby, so a node serving many groups at once
+// wants more, within the server's max_connections over all nodes.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
