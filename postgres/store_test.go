@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 // shared returns the shared cluster, skipping the test without one.
-func shared(t *testing.T) *pgtest.Cluster {
+func shared(t testing.TB) *pgtest.Cluster {
 	t.Helper()
 	if cluster == nil {
 		t.Skip(pgtest.ErrNoBinaries)
