@@ -654,7 +654,7 @@ func testDoneContextIsAllOrNothing(t *testing.T, b Backend) {
 
 func callsWithDoneContext(t *testing.T, b Backend, done context.Context) {
 	s := open(t, b)
-	create(t, s, tally.NewGroup{ID: "g", Type: tally.GroupPublic, Owner: "o"}, now)
+	first := create(t, s, tally.NewGroup{ID: "g", Type: tally.GroupPublic, Owner: "o"}, now)
 	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, counters("a", 1, "b", 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -707,7 +707,7 @@ func callsWithDoneContext(t *testing.T, b Backend, done context.Context) {
 	if ran("DeleteMembers", s.DeleteMembers(done, app, "g", []string{"a"}, now+2)) {
 		members = slices.DeleteFunc(members, func(a string) bool { return a == "a" })
 	}
-	name := "g"
+	name := first.Name
 	if ran("ModifyGroup", s.ModifyGroup(done, app, "g", &tally.GroupChange{Name: ptr("renamed")}, now+3)) {
 		name = "renamed"
 	}
