@@ -27,7 +27,10 @@ const MaxBodyBytes = 1 << 20
 // every call that fails (requestlog.go).
 type Server struct {
 	store tally.Store
-	apps  atomic.Pointer[map[uint32]*appState]
+	// ledger keeps the rate limits with the other nodes on the store,
+	// when the store is one that many nodes share.
+	ledger tally.RateLedger
+	apps   atomic.Pointer[map[uint32]*appState]
 	// setAppsMu orders SetApps calls, so that each carries state over from
 	// the one before it.
 	setAppsMu sync.Mutex
@@ -51,6 +54,7 @@ func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{store: store, log: log, Now: time.Now, metrics: newMetrics()}
+	s.ledger, _ = store.(tally.RateLedger)
 	s.SetApps(apps)
 	return s
 }
@@ -70,7 +74,7 @@ func (s *Server) SetApps(apps []tally.App) {
 	}
 	m := make(map[uint32]*appState, len(apps))
 	for _, a := range apps {
-		m[a.SDKAppID] = newAppState(a, old[a.SDKAppID], s.metrics)
+		m[a.SDKAppID] = newAppState(a, old[a.SDKAppID], s.metrics, s.ledger)
 	}
 	s.apps.Store(&m)
 	for id := range old {
@@ -149,7 +153,7 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 	if c.cmd == unknownCommand {
 		return tally.Errorf(tally.ErrUnknownCommand, "unknown service or command %q", r.URL.Path)
 	}
-	if err := c.app.admit(c.cmd, now); err != nil {
+	if err := c.app.admit(c.ctx, c.cmd, now); err != nil {
 		return err
 	}
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -27,26 +28,23 @@ const (
 )
 
 func newWindow(limit int) *window {
-	if limit <= 0 {
-		return nil // Unlimited.
-	}
 	return &window{limit: limit}
 }
 
 // acquire admits one call at now, returning the slot it was counted in
 // for release; ok is false when the limit is reached.
-func (w *window) acquire(now time.Time) (slot int64, ok bool) {
+func (w *window) acquire(_ context.Context, now time.Time) (slot int64, ok bool, err error) {
 	slot = now.UnixNano() / int64(slotLen)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.advance(slot)
 	slot = w.head // A clock that stepped back counts in the newest slot.
 	if w.total >= w.limit {
-		return 0, false
+		return 0, false, nil
 	}
 	w.slots[slot%int64(windowSlots)]++
 	w.total++
-	return slot, true
+	return slot, true, nil
 }
 
 // release gives back a call acquired in slot, for a call that another

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"testing"
 	"time"
 )
+
+var ctx = context.Background()
 
 func TestWindow(t *testing.T) {
 	start := time.Unix(1700000000, 0)
@@ -25,7 +28,7 @@ func TestWindow(t *testing.T) {
 		{4000, true},
 		{4000, false},
 	} {
-		if _, ok := w.acquire(at(c.ms)); ok != c.ok {
+		if _, ok, _ := w.acquire(ctx, at(c.ms)); ok != c.ok {
 			t.Fatalf("at %d ms: admitted=%v, want %v", c.ms, ok, c.ok)
 		}
 	}
@@ -40,7 +43,7 @@ func TestWindowNeverOverAdmits(t *testing.T) {
 	var admitted []time.Duration
 	for i := range 20000 {
 		d := time.Duration(i) * 370 * time.Microsecond
-		if _, ok := w.acquire(start.Add(d)); ok {
+		if _, ok, _ := w.acquire(ctx, start.Add(d)); ok {
 			admitted = append(admitted, d)
 		}
 	}
@@ -58,15 +61,15 @@ func TestWindowNeverOverAdmits(t *testing.T) {
 func TestWindowRelease(t *testing.T) {
 	w := newWindow(1)
 	now := time.Unix(1700000000, 0)
-	slot, ok := w.acquire(now)
+	slot, ok, _ := w.acquire(ctx, now)
 	if !ok {
 		t.Fatal("first call refused")
 	}
-	if _, ok := w.acquire(now); ok {
+	if _, ok, _ := w.acquire(ctx, now); ok {
 		t.Fatal("second call admitted")
 	}
 	w.release(slot)
-	if _, ok := w.acquire(now); !ok {
+	if _, ok, _ := w.acquire(ctx, now); !ok {
 		t.Fatal("call after release refused")
 	}
 }
