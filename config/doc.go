@@ -4,6 +4,8 @@
 //
 //	listen: "127.0.0.1:8080"      # default
 //	data: "./tally-data"          # default
+//	store: "postgres://tally@db1,db2/tally?target_session_attrs=read-write"
+//	                              # default: the embedded store in data
 //	tls_cert: "/etc/tally/cert.pem" # with tls_key, serve HTTPS; default plain HTTP
 //	tls_key: "/etc/tally/key.pem"
 //	log_format: "text"            # default; or "json"

@@ -30,6 +30,10 @@ type File struct {
 	Listen string
 	// Data is the data directory, "" when the file does not say.
 	Data string
+	// Store is the URL of the PostgreSQL database that holds the data,
+	// for nodes that share it; "" for the embedded store in Data. It has
+	// passed CheckStore, and may hold a password, so it is never shown.
+	Store string
 	// TLSCert and TLSKey are the PEM files of the certificate (with its
 	// chain) and its private key; the file gives both or neither. With
 	// them the server speaks HTTPS only, as Tencent's API does.
@@ -100,6 +104,16 @@ func Parse(data []byte) (*File, error) {
 			}
 			if f.Data == "" {
 				return nil, errAt(fl.key, fl.path, "empty; leave it out for %s", DefaultData)
+			}
+		case "store":
+			if f.Store, err = stringValue(fl); err != nil {
+				return nil, err
+			}
+			if f.Store == "" {
+				return nil, errAt(fl.key, fl.path, "empty; leave it out for the embedded store in data")
+			}
+			if err := CheckStore(f.Store); err != nil {
+				return nil, errAt(fl.key, fl.path, "%v", err)
 			}
 		case "tls_cert", "tls_key":
 			v, err := stringValue(fl)

@@ -89,6 +89,12 @@ func TestParse(t *testing.T) {
 		{"no apps", "apps: []\n", &File{Apps: []tally.App{}}},
 		{"server settings only", "listen: \":8080\"\ndata: ./d\n", &File{Listen: ":8080", Data: "./d"}},
 		{"ipv6 listen", "listen: \"[::1]:8080\"\n", &File{Listen: "[::1]:8080"}},
+		{
+			"store on several hosts",
+			"store: \"postgres://tally@db1.example.com,db2.example.com/tally?target_session_attrs=read-write\"\n",
+			&File{Store: "postgres://tally@db1.example.com,db2.example.com/tally?target_session_attrs=read-write"},
+		},
+		{"store postgresql", "store: postgresql://u:p@h/db\n", &File{Store: "postgresql://u:p@h/db"}},
 		{"defaults", "apps:\n- sdkappid: 1\n  secret_key: k\n  admins: [a]\n", &File{Apps: []tally.App{app(1, "k", "a")}}},
 		{
 			"explicit zeros kept",
@@ -208,6 +214,12 @@ func TestParseErrors(t *testing.T) {
 		{"listen null", "listen:\n", "listen: no value; must be a string"},
 		{"data empty", "data: \"\"\n", "line 1: data: empty"},
 		{"data a mapping", "data: {a: 1}\n", "data: a mapping; must be a string"},
+		{"store of another database", "data: d\nstore: mysql://u:p@h/db\n", `line 2: store: a "mysql" URL; must be a postgres:// or postgresql:// URL`},
+		{"store in capitals", "store: POSTGRES://h/db\n", `line 1: store: a "POSTGRES" URL; must be`},
+		{"store not a URL", "store: h/db\n", "line 1: store: not a URL; must be"},
+		{"store empty", "store: ''\n", "line 1: store: empty; leave it out for the embedded store in data"},
+		{"store null", "store:\n", "line 1: store: no value; must be a string"},
+		{"store a list", "store: [postgres://h/db]\n", "line 1: store: a list; must be a string"},
 		{"apps a mapping", "apps: {sdkappid: 1}\n", "line 1: apps: a mapping; must be a list"},
 		{"apps null", "apps:\n", "apps: no value; must be a list"},
 		{"app a number", "apps: [5]\n", "line 1: apps[0]: must be a mapping"},
@@ -289,6 +301,7 @@ func FuzzParse(f *testing.F) {
 		fullYAML, fullJSON, strings.ReplaceAll(fullJSON, "  ", "\t"), "", "---\n", "# c\n",
 		"apps:\n- &a {<<: *a, sdkappid: 1, secret_key: k, admins: [a]}\n",
 		"apps:\n- sdkappid: 5000000000\n", "apps: [*x]\n", "a: &a [*a]\n",
+		"store: postgres://u:p@h1,h2/db?target_session_attrs=read-write\n", "store: x:y@h://db\n",
 		"tls_cert: c\ntls_key: k\nlog_format: json\nlog_level: warn\napps:\n- {sdkappid: 1, secret_key: k, old_secret_key: o, admins: [a]}\n",
 	} {
 		f.Add([]byte(s))
@@ -312,6 +325,9 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("apps[%d]: sdkappid %d accepted twice", i, a.SDKAppID)
 			}
 			seen[a.SDKAppID] = true
+		}
+		if file.Store != "" && CheckStore(file.Store) != nil {
+			t.Errorf("store %q accepted: %v", file.Store, CheckStore(file.Store))
 		}
 		if (file.TLSCert == "") != (file.TLSKey == "") {
 			t.Errorf("half a TLS pair accepted: cert %q, key %q", file.TLSCert, file.TLSKey)
