@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -55,11 +56,16 @@ func TestServerRestart(t *testing.T) {
 		}},
 	}
 
+	if err := s.Health(); err != nil {
+		t.Fatalf("Health before the stop: %v", err)
+	}
 	if err := c.StopPrimary(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Health(); err == nil {
-		t.Error("Health is nil with the server stopped")
+	// Health answers its latest ping for a second, so it may take that
+	// long to see the stop, and the restart.
+	if err := waitHealth(s, false); err != nil {
+		t.Error(err)
 	}
 	for _, call := range calls {
 		start := time.Now()
@@ -73,8 +79,8 @@ func TestServerRestart(t *testing.T) {
 	if err := c.StartPrimary(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Health(); err != nil {
-		t.Errorf("Health after the restart: %v", err)
+	if err := waitHealth(s, true); err != nil {
+		t.Error(err)
 	}
 	for _, call := range calls {
 		if err := call.call(s); err != nil {
@@ -84,5 +90,21 @@ func TestServerRestart(t *testing.T) {
 	cs, err := s.Counters(ctx, app, "g", nil)
 	if err != nil || len(cs) != 1 || cs[0].Value != 2 {
 		t.Fatalf("Counters after the restart = %v, %v; want k=2", cs, err)
+	}
+}
+
+// waitHealth waits up to three seconds for Health to say the store is up,
+// or down, and says how long it took, or that it did not.
+func waitHealth(s *postgres.Store, up bool) error {
+	start := time.Now()
+	for {
+		err := s.Health()
+		if (err == nil) == up {
+			return nil
+		}
+		if time.Since(start) > 3*time.Second {
+			return fmt.Errorf("Health = %v after %v, want up=%v", err, time.Since(start).Round(time.Millisecond), up)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,15 @@ type Store struct {
 	// folds gathers concurrent UpdateCounters calls on one group into
 	// one transaction (fold.go).
 	folds folds
+	// where names the database for messages, without the password.
+	where string
+	// health is the outcome of the latest ping, which Health answers for
+	// healthTTL.
+	health struct {
+		sync.Mutex
+		at  time.Time
+		err error
+	}
 }
 
 var _ tally.Store = (*Store)(nil)
@@ -78,8 +88,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, redact(fmt.Errorf("postgres: open %s: %w", where, err), secret)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, where: where}, nil
 }
+
+// String names the database the store is on, as user, database and hosts,
+// without the password, for banners and messages.
+func (s *Store) String() string { return s.where }
 
 // describe names the database of cfg for an error message, without the
 // password: user, hosts and database.
@@ -105,17 +119,36 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// healthTTL is how long Health answers the outcome of its latest ping.
+const healthTTL = time.Second
+
 // Health reports whether the store can serve: nil, or why not (closed, or
 // the database unreachable), so that a health check can tell a load
 // balancer to send calls elsewhere.
+//
+// It pings the database at most once per healthTTL, and answers the
+// latest outcome meanwhile, so that load balancers polling every node
+// cost the database a round trip a second each, not one per poll; a
+// change of the database's state shows within healthTTL of it. One ping
+// runs at a time: callers that come while it runs wait for its outcome
+// rather than each take a connection of their own, which a database
+// that has stopped answering would otherwise make them all wait on.
 func (s *Store) Health() error {
 	if s.closed.Load() {
 		return errClosed
 	}
+	h := &s.health
+	h.Lock()
+	defer h.Unlock()
+	if !h.at.IsZero() && time.Since(h.at) < healthTTL {
+		return h.err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	h.err = nil
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		h.err = fmt.Errorf("postgres: %w", err)
 	}
-	return nil
+	h.at = time.Now()
+	return h.err
 }
