@@ -62,9 +62,10 @@ func (lim Limits) withDefaults() Limits {
 // NewHTTPServer returns the net/http server that serves h within lim. Serve
 // it on a listener from WrapListener with the same limits: its connections
 // turn net/http's own plain-text refusals into envelopes, and rely on the
-// ConnState hook set here to tell where each request starts (a caller that
-// sets its own ConnState must call the one it replaces). log receives
-// net/http's own complaints, at warning level.
+// ConnState and ConnContext hooks set here to tell where each request
+// starts and which answers are h's (a caller that sets its own must call
+// the ones it replaces). log receives net/http's own complaints, at
+// warning level.
 //
 // The server does not cap the number of connections. A cap would let a
 // client that opens that many idle or slowloris connections shut everyone
@@ -80,7 +81,7 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, lim Limits) *http.Server {
 	}
 	lim = lim.withDefaults()
 	return &http.Server{
-		Handler:           h,
+		Handler:           handled(h),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		ReadTimeout:       lim.ReadTimeout,
 		WriteTimeout:      lim.WriteTimeout,
@@ -91,5 +92,6 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, lim Limits) *http.Server {
 		// the handler refuses it with an envelope like any other method.
 		DisableGeneralOptionsHandler: true,
 		ConnState:                    trackRequestStart,
+		ConnContext:                  withConn,
 	}
 }

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"net"
 	"net/http"
+	"sync/atomic"
 )
 
 // net/http answers a request it cannot parse (a broken request line, a bad
@@ -57,6 +59,14 @@ type conn struct {
 	// net/http refused because it was cut short by a timeout or by the
 	// client's end of input from one that arrived whole but malformed.
 	readErr error
+	// handled is set while a handler answers the current request, from
+	// when it starts until the connection goes idle, by which time its
+	// answer has been written whole. An answer written then is the
+	// handler's, whatever its status: /healthz's 503 must reach the load
+	// balancer as it is, not as a refusal's envelope. Only the
+	// connection's own goroutine touches it; it is atomic so that this
+	// need not be argued again should net/http change.
+	handled atomic.Bool
 }
 
 // headCap is how much of a request conn keeps: net/http reads at most
@@ -79,11 +89,12 @@ func (c *conn) Read(p []byte) (int, error) {
 }
 
 // Write passes everything through except a refusal by net/http itself,
-// which it replaces. The handler answers every request with status 200,
-// so on the hot path this costs one byte test: only a write whose status
-// would start with 4 or 5 is looked at further.
+// which it replaces. The API's handler answers every call with status
+// 200, so on the hot path this costs one byte test: only a write whose
+// status would start with 4 or 5 is looked at further, and only when no
+// handler is answering (/healthz answers 503 when the store cannot serve).
 func (c *conn) Write(p []byte) (int, error) {
-	if len(p) > len("HTTP/1.1 400 ") && (p[9] == '4' || p[9] == '5') && string(p[:7]) == "HTTP/1." {
+	if len(p) > len("HTTP/1.1 400 ") && (p[9] == '4' || p[9] == '5') && string(p[:7]) == "HTTP/1." && !c.handled.Load() {
 		if answer, ok := c.replaceRefusal(p); ok {
 			if _, err := c.Conn.Write(answer); err != nil {
 				return 0, err
@@ -115,6 +126,7 @@ func trackRequestStart(c net.Conn, state http.ConnState) {
 		return
 	}
 	if hc, ok := c.(*conn); ok {
+		hc.handled.Store(false)
 		if cap(hc.head) > 8<<10 {
 			// Give back what a large request grew, so that thousands of
 			// idle connections hold little.
@@ -123,4 +135,28 @@ func trackRequestStart(c net.Conn, state http.ConnState) {
 			hc.head = hc.head[:0]
 		}
 	}
+}
+
+// connKey is the context key under which withConn keeps a request's conn.
+type connKey struct{}
+
+// withConn is the ConnContext hook of NewHTTPServer: it keeps each
+// connection of WrapListener in its requests' contexts, for handled.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	if hc, ok := c.(*conn); ok {
+		return context.WithValue(ctx, connKey{}, hc)
+	}
+	return ctx
+}
+
+// handled tells the connection of each request that h answers it, so that
+// an answer of h's with a status of 4xx or 5xx is not taken for one of
+// net/http's refusals and replaced.
+func handled(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
+			c.handled.Store(true)
+		}
+		h.ServeHTTP(w, r)
+	})
 }

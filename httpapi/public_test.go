@@ -415,27 +415,56 @@ func TestInternalError(t *testing.T) {
 }
 
 // TestHealthz shows that /healthz follows the store: ok while it serves,
-// 503 with the reason once it cannot (here closed; a storage fault answers
-// the same way until the store has reopened).
+// 503 with the reason once it cannot (here closed; a storage fault, or a
+// database that cannot be reached, answers the same way until the store
+// serves again). On the hardened server the 503 must get through the
+// listener that turns net/http's own refusals into envelopes, and a
+// refusal that follows it on the same connection must still be turned.
 func TestHealthz(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	get := func() (int, string) {
-		resp, err := h.client.Get(h.srv.URL + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, string(b)
-	}
-	if code, body := get(); code != http.StatusOK || body != "ok\n" {
-		t.Fatalf("/healthz: %d %q", code, body)
-	}
-	if err := h.store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "closed") {
-		t.Fatalf("/healthz of a closed store: %d %q; want 503 naming why", code, body)
+	for _, tc := range []struct {
+		name  string
+		start func(t testing.TB) *harness
+	}{
+		{"plain", newHarness},
+		{"hardened", func(t testing.TB) *harness { return newHardenedHarness(t, httpapi.Limits{}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := tc.start(t)
+			get := func() (int, string) {
+				resp, err := h.client.Get(h.srv.URL + "/healthz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode, string(b)
+			}
+			if code, body := get(); code != http.StatusOK || body != "ok\n" {
+				t.Fatalf("/healthz: %d %q", code, body)
+			}
+			if err := h.store.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "closed") {
+				t.Fatalf("/healthz of a closed store: %d %q; want 503 naming why", code, body)
+			}
+			if tc.name != "hardened" {
+				return
+			}
+			raw := "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /a b c HTTP/1.1\r\nHost: x\r\n\r\n"
+			answers, err := exchange(h.addr(), []byte(raw), http.MethodGet, http.MethodGet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(answers) != 2 || answers[0].resp.StatusCode != http.StatusServiceUnavailable ||
+				answers[1].resp.StatusCode != http.StatusOK || !strings.Contains(string(answers[1].body), `"ErrorCode":60002`) {
+				for i, a := range answers {
+					t.Logf("answer %d: %d %s", i, a.resp.StatusCode, a.body)
+				}
+				t.Fatalf("got %d answers; want /healthz's 503, then the malformed request's envelope", len(answers))
+			}
+		})
 	}
 }

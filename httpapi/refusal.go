@@ -26,10 +26,13 @@ import (
 // which it flushes in one Write before it closes.
 //
 // A write is a refusal when it starts with an HTTP/1.x status line of 4xx
-// or 5xx and holds the blank line that ends a head. The handler's answers
-// cannot be mistaken for one: their status is always 200, and the later
-// writes of a long answer are pieces of its body, compact JSON whose
-// strings escape control characters, so they never hold a CR.
+// or 5xx and holds the blank line that ends a head, and no handler is
+// answering the connection's request. The handler's answers cannot be
+// mistaken for one: the connection knows when a handler answers
+// (listener.go), which /healthz's 503 needs; and the API's status is
+// always 200, and the later writes of a long answer are pieces of its
+// body, compact JSON whose strings escape control characters, so they
+// never hold a CR.
 
 // maxInfo bounds an ErrorInfo built from what a client sent, which may be
 // a 64 KiB request line.
