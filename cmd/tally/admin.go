@@ -13,7 +13,8 @@ import (
 // address, because profiles expose the server's internals, and backups all
 // its data and the dev app's secret key, to whoever can reach them. The
 // metrics are on the API's address too; here they can be scraped from a
-// network that cannot reach the API.
+// network that cannot reach the API. backups serves /backup: a Source of
+// the embedded store, or noBackups on PostgreSQL.
 func (m *Main) openAdmin(ctx context.Context, backups, metrics http.Handler) error {
 	ln, err := listen(ctx, m.Admin)
 	if err != nil {

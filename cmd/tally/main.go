@@ -1,7 +1,7 @@
 // Command tally runs the Tally server and its helpers.
 //
 //	tally serve [--config FILE [--watch-config]] [--listen ADDR] [--data DIR]
-//	            [--tls-cert FILE --tls-key FILE] [--log-format text|json]
+//	            [--store URL] [--tls-cert FILE --tls-key FILE] [--log-format text|json]
 //	            [--log-level LEVEL] [--admin ADDR]
 //	tally backup --admin ADDR --out FILE [--force]
 //	tally restore --from FILE --data DIR
@@ -24,10 +24,13 @@ const usage = `Tally serves Tencent Cloud Chat's REST API for group counters.
 
 Usage:
   tally serve [--config FILE [--watch-config]] [--listen ADDR] [--data DIR]
-              [--tls-cert FILE --tls-key FILE] [--log-format text|json]
-              [--log-level debug|info|warn|error] [--admin ADDR]
+              [--store URL] [--tls-cert FILE --tls-key FILE]
+              [--log-format text|json] [--log-level debug|info|warn|error]
+              [--admin ADDR]
         Run the server. Without a config file it creates a development app
         in the data dir and prints how to call it. Flags override the file.
+        The data is kept in the data dir, or with --store postgres://… in
+        that PostgreSQL database, which any number of servers may share.
         SIGHUP (or, with --watch-config, a change to the file) reloads the
         apps, the certificate and the log level; SIGTERM stops gracefully.
         /metrics serves Prometheus metrics. --admin serves pprof, backups and

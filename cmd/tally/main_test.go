@@ -37,7 +37,9 @@ var tallyBin string
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
-		os.Exit(m.Run())
+		code := m.Run()
+		stopCluster()
+		os.Exit(code)
 	}
 	dir, err := os.MkdirTemp("", "tally-bin-")
 	if err != nil {
@@ -52,6 +54,7 @@ func TestMain(m *testing.M) {
 	}
 	tallyBin = bin
 	code := m.Run()
+	stopCluster()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -97,8 +100,18 @@ type proc struct {
 // running, when the test ends, and its output logged if the test failed.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, nil, args...)
+}
+
+// startProcEnv is startProc with env ("NAME=value") added to the test's
+// environment.
+func startProcEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, stdout: new(syncBuffer), stderr: new(syncBuffer), done: make(chan struct{})}
 	p.cmd = exec.Command(tallyBin, args...)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start tally %s: %v", strings.Join(args, " "), err)
@@ -159,20 +172,29 @@ func runTally(t *testing.T, timeout time.Duration, args ...string) (code int, st
 	return code, p.stdout.String(), p.stderr.String()
 }
 
-var bannerRE = regexp.MustCompile(`(?m)^tally \S+ serving (https?://\S+) \(data in (.*), (\d+) app\(s\)\)$`)
+// bannerRE matches the banner: the URL served, and the data dir or the
+// PostgreSQL database the data is in.
+var bannerRE = regexp.MustCompile(`(?m)^tally \S+ serving (https?://\S+) \((?:data in (.*)|PostgreSQL (.*)), (\d+) app\(s\)\)$`)
 
 // server is a tally serve process that has answered /healthz.
 type server struct {
 	*proc
-	base string // http://host:port
-	data string // the data dir the banner names
+	base     string // http://host:port
+	data     string // the data dir the banner names, "" on PostgreSQL
+	database string // the PostgreSQL database the banner names, "" on the embedded store
 }
 
 // startServer runs tally with args, which should start a server, and waits
 // until it answers /healthz.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	p := startProc(t, args...)
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServer with env added to the test's environment.
+func startServerEnv(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	p := startProcEnv(t, env, args...)
 	deadline := time.Now().Add(15 * time.Second)
 	var m []string
 	for {
@@ -188,7 +210,7 @@ func startServer(t *testing.T, args ...string) *server {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	s := &server{proc: p, base: m[1], data: m[2]}
+	s := &server{proc: p, base: m[1], data: m[2], database: m[3]}
 	hc := &http.Client{Timeout: 2 * time.Second}
 	if strings.HasPrefix(s.base, "https:") {
 		// Readiness only: the TLS tests check the certificate themselves.

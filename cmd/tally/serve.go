@@ -16,12 +16,13 @@ import (
 // serveFlags are the settings the command line may give; each overrides the
 // config file's.
 type serveFlags struct {
-	listen, data, tlsCert, tlsKey, logFormat, logLevel string
+	listen, data, store, tlsCert, tlsKey, logFormat, logLevel string
 }
 
 func (fl *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&fl.listen, "listen", "", "address to listen on (default "+config.DefaultListen+")")
 	fs.StringVar(&fl.data, "data", "", "data directory (default "+config.DefaultData+")")
+	fs.StringVar(&fl.store, "store", "", "URL of the PostgreSQL database to keep the data in, postgres://… (default: the embedded store in the data directory)")
 	fs.StringVar(&fl.tlsCert, "tls-cert", "", "PEM certificate file; with --tls-key, serve HTTPS")
 	fs.StringVar(&fl.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&fl.logFormat, "log-format", "", "log format: text (default) or json")
@@ -35,6 +36,12 @@ func (fl *serveFlags) apply(f *config.File) error {
 	f.Data = firstOf(fl.data, f.Data, config.DefaultData)
 	f.LogFormat = firstOf(fl.logFormat, f.LogFormat, "text")
 	f.LogLevel = firstOf(fl.logLevel, f.LogLevel, "info")
+	if fl.store != "" {
+		if err := config.CheckStore(fl.store); err != nil {
+			return usageError{"--store: " + err.Error()}
+		}
+		f.Store = fl.store
+	}
 	if fl.tlsCert != "" || fl.tlsKey != "" {
 		if fl.tlsCert == "" || fl.tlsKey == "" {
 			return usageError{"--tls-cert and --tls-key go together"}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/backup"
 	"github.com/tallyserver/tally/config"
@@ -50,9 +52,13 @@ type Main struct {
 	// unless a test shortens it.
 	watchInterval time.Duration
 
-	log     *slog.Logger
-	level   *slog.LevelVar
-	store   *pebble.Store
+	log   *slog.Logger
+	level *slog.LevelVar
+	store tally.Store
+	// embedded is the store when it is the embedded one, for what only
+	// it has: backups and the metrics of its disk. It is nil on
+	// PostgreSQL.
+	embedded *pebble.Store
 	api     *httpapi.Server
 	cert    *certificate // nil when not serving TLS
 	ln      net.Listener
@@ -75,8 +81,10 @@ type Main struct {
 // Open reads the config, opens the store, listens and serves, and prints
 // the banner (and the development app, if it serves one) to Stdout. A
 // config that cannot be used, or a setting of the flags that cannot, is
-// refused before the data dir is touched or an address listened on. ctx
-// bounds the start only.
+// refused before the data dir is touched or an address listened on, and a
+// store that cannot be opened, such as a PostgreSQL database that cannot
+// be reached, before an address is listened on. ctx bounds the start
+// only.
 func (m *Main) Open(ctx context.Context) (err error) {
 	cfg, err := m.load()
 	if err != nil {
@@ -104,12 +112,21 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.release()
 		}
 	}()
-	if m.store, err = pebble.Open(filepath.Join(cfg.Data, datadir.StoreDir)); err != nil {
+	var where string
+	if m.store, m.embedded, where, err = openStore(ctx, cfg); err != nil {
 		return err
 	}
-	registry, metrics := newMetrics(m.store)
+	var storeMetrics []prometheus.Collector
+	if m.embedded != nil {
+		storeMetrics = append(storeMetrics, m.embedded)
+	}
+	registry, metrics := newMetrics(storeMetrics...)
 	if m.Admin != "" {
-		if err := m.openAdmin(ctx, backup.NewSource(m.store, cfg.Data, m.log), metrics); err != nil {
+		backups := http.Handler(http.HandlerFunc(noBackups))
+		if m.embedded != nil {
+			backups = backup.NewSource(m.embedded, cfg.Data, m.log)
+		}
+		if err := m.openAdmin(ctx, backups, metrics); err != nil {
 			return err
 		}
 	}
@@ -132,7 +149,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.running = cfg
 
 	m.url = scheme + "://" + callableAddr(m.ln.Addr())
-	fmt.Fprintf(m.Stdout, "tally %s serving %s (data in %s, %d app(s))\n", version, m.url, cfg.Data, len(cfg.Apps))
+	fmt.Fprintf(m.Stdout, "tally %s serving %s (%s, %d app(s))\n", version, m.url, where, len(cfg.Apps))
 	if dev != nil {
 		printDevApp(m.Stdout, m.url, *dev, filepath.Join(cfg.Data, datadir.DevAppFile))
 	}
