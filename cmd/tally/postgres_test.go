@@ -223,37 +223,34 @@ func TestServeRefusesBadStore(t *testing.T) {
 	needBinary(t)
 	const pw = "Wr0ng-Secret-77"
 	dead := strings.TrimPrefix(freeAddr(t), "127.0.0.1:")
-	// The cluster's port, for the cases that need a server to refuse them;
-	// "" when PostgreSQL is not installed.
-	port := func(t *testing.T) string { return fmt.Sprint(pgCluster(t).Port()) }
 	tests := []struct {
-		name   string
-		file   string // a store line for the config file, "" for none
-		flag   func(t *testing.T) string
+		name string
+		file string // a store line for the config file, "" for none
+		// flag is --store, "" for none; PORT in it stands for the shared
+		// cluster's port, which a case that uses it starts.
+		flag   string
 		env    []string
 		code   int
 		stderr string
 	}{
-		{name: "another database's URL as --store", flag: func(*testing.T) string { return "mysql://tally:" + pw + "@db/tally" },
+		{name: "another database's URL as --store", flag: "mysql://tally:" + pw + "@db/tally",
 			code: 2, stderr: `--store: a "mysql" URL; must be a postgres:// or postgresql:// URL`},
-		{name: "not a URL as --store", flag: func(*testing.T) string { return "tally:" + pw + "@db/tally" },
+		{name: "not a URL as --store", flag: "tally:" + pw + "@db/tally",
 			code: 2, stderr: "--store: not a URL"},
 		{name: "another database's URL in the file", file: "store: mysql://tally:" + pw + "@db/tally",
 			code: 1, stderr: `: line 1: store: a "mysql" URL`},
-		{name: "a URL pgx cannot read", flag: func(*testing.T) string { return "postgres://tally:" + pw + "@127.0.0.1:port/tally" },
+		{name: "a URL pgx cannot read", flag: "postgres://tally:" + pw + "@127.0.0.1:port/tally",
 			code: 1, stderr: "the database URL is not valid"},
-		{name: "nothing listening", flag: func(*testing.T) string { return "postgres://tally:" + pw + "@127.0.0.1:" + dead + "/tally" },
+		{name: "nothing listening", flag: "postgres://tally:" + pw + "@127.0.0.1:" + dead + "/tally",
 			code: 1, stderr: "connection refused"},
-		{name: "several hosts, none listening", flag: func(*testing.T) string {
-			return "postgres://tally:" + pw + "@127.0.0.1:" + dead + ",localhost:" + dead + "/tally?target_session_attrs=read-write"
-		}, code: 1, stderr: "connection refused"},
-		{name: "wrong password", flag: func(t *testing.T) string { return "postgres://tally:" + pw + "@127.0.0.1:" + port(t) + "/postgres?sslmode=disable" },
+		{name: "several hosts, none listening", flag: "postgres://tally:" + pw + "@127.0.0.1:" + dead + ",localhost:" + dead + "/tally?target_session_attrs=read-write",
+			code: 1, stderr: "connection refused"},
+		{name: "wrong password", flag: "postgres://tally:" + pw + "@127.0.0.1:PORT/postgres?sslmode=disable",
 			code: 1, stderr: "password authentication failed"},
-		{name: "wrong PGPASSWORD", flag: func(t *testing.T) string { return "postgres://tally@127.0.0.1:" + port(t) + "/postgres?sslmode=disable" },
-			env: []string{"PGPASSWORD=" + pw}, code: 1, stderr: "password authentication failed"},
-		{name: "no such database", flag: func(t *testing.T) string {
-			return "postgres://tally:" + pgtest.Password + "@127.0.0.1:" + port(t) + "/nope?sslmode=disable"
-		}, code: 1, stderr: `database "nope" does not exist`},
+		{name: "wrong PGPASSWORD", flag: "postgres://tally@127.0.0.1:PORT/postgres?sslmode=disable", env: []string{"PGPASSWORD=" + pw},
+			code: 1, stderr: "password authentication failed"},
+		{name: "no such database", flag: "postgres://tally:" + pgtest.Password + "@127.0.0.1:PORT/nope?sslmode=disable",
+			code: 1, stderr: `database "nope" does not exist`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,8 +264,12 @@ func TestServeRefusesBadStore(t *testing.T) {
 			data := filepath.Join(dir, "data")
 			addr := freeAddr(t)
 			args := []string{"serve", "--config", cfg, "--listen", addr, "--data", data}
-			if tt.flag != nil {
-				args = append(args, "--store", tt.flag(t))
+			if tt.flag != "" {
+				flag := tt.flag
+				if strings.Contains(flag, "PORT") {
+					flag = strings.Replace(flag, "PORT", fmt.Sprint(pgCluster(t).Port()), 1)
+				}
+				args = append(args, "--store", flag)
 			}
 			start := time.Now()
 			p := startProcEnv(t, tt.env, args...)

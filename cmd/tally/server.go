@@ -59,14 +59,14 @@ type Main struct {
 	// it has: backups and the metrics of its disk. It is nil on
 	// PostgreSQL.
 	embedded *pebble.Store
-	api     *httpapi.Server
-	cert    *certificate // nil when not serving TLS
-	ln      net.Listener
-	srv     *http.Server
-	adminLn net.Listener // nil without an admin listener
-	admin   *http.Server
-	url     string
-	served  chan error // Serve's outcome
+	api      *httpapi.Server
+	cert     *certificate // nil when not serving TLS
+	ln       net.Listener
+	srv      *http.Server
+	adminLn  net.Listener // nil without an admin listener
+	admin    *http.Server
+	url      string
+	served   chan error // Serve's outcome
 	// stopWatch ends the WatchConfig loop, which closes watched.
 	stopWatch context.CancelFunc
 	watched   chan struct{}
