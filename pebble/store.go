@@ -407,13 +407,5 @@ func (s *Store) apply(b *pebble.Batch) (*commit, error) {
 
 // get returns a copy of the value at key, or nil when there is none.
 func (s *Store) get(key []byte) ([]byte, error) {
-	v, closer, err := s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer closer.Close()
-	return append([]byte{}, v...), nil
+	return getFrom(s.db, key)
 }
