@@ -155,9 +155,9 @@ func retryable(err error) bool {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		// Not the server's answer: the connection failed, unless the
-		// store found a stored value it cannot read, which no run
-		// will.
-		return !errors.Is(err, errCorrupt)
+		// store found a stored value it cannot read, or an import broke
+		// a rule, which no run will mend.
+		return !errors.Is(err, errCorrupt) && !errors.Is(err, errImport)
 	}
 	switch {
 	case pe.Code == serializationFailure, pe.Code == deadlockDetected:
