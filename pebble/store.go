@@ -60,6 +60,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -151,6 +152,10 @@ func open(dir string, o options) (*Store, error) {
 	o.setDefaults()
 	s := &Store{dir: dir, opts: o, seed: maphash.MakeSeed(), stop: make(chan struct{}), metrics: newStoreMetrics()}
 	db, fs, err := s.openDB()
+	if errors.Is(err, syscall.EAGAIN) {
+		// The lock file's lock is held: fcntl answers EAGAIN.
+		return nil, fmt.Errorf("open store %s: %w: %w", dir, ErrInUse, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
@@ -202,6 +207,10 @@ func (s *Store) Close() error {
 	}
 	return err
 }
+
+// ErrInUse is the error of opening a store that another process has
+// open, such as a running server: Pebble locks the directory.
+var ErrInUse = errors.New("another process has the store open")
 
 var (
 	errClosed    = errors.New("pebble: store is closed")

@@ -5,6 +5,7 @@
 //	            [--log-level LEVEL] [--admin ADDR]
 //	tally backup --admin ADDR --out FILE [--force]
 //	tally restore --from FILE --data DIR
+//	tally migrate --from DIR --to URL
 //	tally usersig --sdkappid N --key KEY --identifier ID [--expire SECONDS]
 //	tally version
 package main
@@ -43,6 +44,11 @@ Usage:
   tally restore --from FILE --data DIR
         Unpack a backup into DIR, which must hold no store and no server,
         and print how to start a server on it.
+  tally migrate --from DIR --to URL
+        Copy the embedded store of data dir DIR, which no server may have
+        open, into the PostgreSQL database at URL, which must hold no
+        groups, then check the copy against the store and print what each
+        app holds. Exits non-zero if anything differs.
   tally usersig --sdkappid N --key KEY --identifier ID [--expire SECONDS]
         Print a UserSig, as Tencent's generators make them.
   tally version
@@ -69,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = backupCmd(args[1:], stdout, stderr)
 	case "restore":
 		err = restoreCmd(args[1:], stdout, stderr)
+	case "migrate":
+		err = migrateCmd(args[1:], stdout, stderr)
 	case "usersig":
 		err = userSig(args[1:], stdout, stderr)
 	case "version", "--version", "-version":

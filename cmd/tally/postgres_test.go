@@ -267,7 +267,8 @@ func TestServeRefusesBadStore(t *testing.T) {
 			if tt.flag != "" {
 				flag := tt.flag
 				if strings.Contains(flag, "PORT") {
-					flag = strings.Replace(flag, "PORT", fmt.Sprint(pgCluster(t).Port()), 1)
+					port := fmt.Sprint(pgCluster(t).Port())
+					flag = strings.Replace(flag, "PORT", port, 1)
 				}
 				args = append(args, "--store", flag)
 			}
