@@ -25,8 +25,8 @@ import (
 // A few thousand rows make a transaction of a few hundred KiB, big enough
 // that the commit's round trip to the synchronous standby costs little
 // per group, and small enough that nothing waits long on its locks. A
-// group with more members than that goes alone. Tests make it small.
-var batchRows = 5000
+// group with more members than that goes alone.
+const batchRows = 5000
 
 // migrateCmd copies the embedded store of a data dir, which no server has
 // open, into an empty PostgreSQL database, and then checks the copy
@@ -70,7 +70,7 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "copying the store in %s into PostgreSQL %s\n", *from, dst)
 	start := time.Now()
-	n, err := copyStore(ctx, src, dst)
+	n, err := copyStore(ctx, src, dst, batchRows)
 	if err != nil {
 		return fmt.Errorf("copy: %w\nThe database holds part of the copy: drop it, or give migrate a new one, before trying again", err)
 	}
@@ -131,28 +131,28 @@ func mustBeEmpty(ctx context.Context, dst *postgres.Store) error {
 type copied struct{ groups, members, counters int }
 
 // copyStore exports every group of src and imports it into dst, in
-// batches of about batchRows rows.
-func copyStore(ctx context.Context, src *pebble.Store, dst *postgres.Store) (copied, error) {
+// transactions of about batch rows (groups and members).
+func copyStore(ctx context.Context, src *pebble.Store, dst *postgres.Store, batch int) (copied, error) {
 	var n copied
-	var batch []tally.GroupExport
+	var groups []tally.GroupExport
 	rows := 0
 	flush := func() error {
-		err := dst.Import(ctx, batch)
-		batch, rows = batch[:0], 0
+		err := dst.Import(ctx, groups)
+		groups, rows = groups[:0], 0
 		return err
 	}
 	err := src.Export(func(e *tally.GroupExport) error {
-		batch = append(batch, *e)
+		groups = append(groups, *e)
 		rows += 1 + len(e.Members)
 		n.groups++
 		n.members += len(e.Members)
 		n.counters += len(e.Counters)
-		if rows >= batchRows {
+		if rows >= batch {
 			return flush()
 		}
 		return nil
 	})
-	if err == nil && len(batch) > 0 {
+	if err == nil && len(groups) > 0 {
 		err = flush()
 	}
 	return n, err

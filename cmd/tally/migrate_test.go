@@ -220,6 +220,7 @@ func TestMigrateRefusals(t *testing.T) {
 // TestCopyInBatches copies a populated store in transactions of a group or
 // two each, which must check as one transaction's copy does.
 func TestCopyInBatches(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	src, err := pebble.Open(t.TempDir())
 	if err != nil {
@@ -233,9 +234,7 @@ func TestCopyInBatches(t *testing.T) {
 	}
 	defer dst.Close()
 
-	defer func(n int) { batchRows = n }(batchRows)
-	batchRows = 2
-	n, err := copyStore(ctx, src, dst)
+	n, err := copyStore(ctx, src, dst, 2)
 	if err != nil || n != (copied{groups: 9, members: 57, counters: 9}) {
 		t.Fatalf("copyStore = %+v, %v", n, err)
 	}
