@@ -126,6 +126,11 @@ func TestServeOnPostgres(t *testing.T) {
 	c := m.client(testKey)
 	roundTrip(t, c, "g1")
 
+	// The store's metrics are the embedded store's; the rest are there.
+	if code, body := get(t, m.URL()+"/metrics"); code != http.StatusOK ||
+		!strings.Contains(body, "tally_requests_total") || strings.Contains(body, "tally_store_") {
+		t.Errorf("/metrics: %d, want 200 with the request metrics and none of the embedded store's:\n%.300s", code, body)
+	}
 	code, body := get(t, "http://"+m.AdminAddr()+"/backup")
 	if code != http.StatusNotImplemented || !strings.Contains(body, "pg_basebackup") {
 		t.Errorf("/backup: %d %q, want 501 and a word on the database's tools", code, body)
