@@ -296,6 +296,7 @@ func (l *failoverLoad) client(i int) *api {
 func (l *failoverLoad) write(ctx context.Context, i int, body []byte) {
 	c, n := l.client(i), l.nodes[i]
 	for !l.done.Load() {
+		began := time.Now()
 		r, err := c.call(ctx, "update_group_counter", body)
 		now := time.Now()
 		switch {
@@ -310,6 +311,7 @@ func (l *failoverLoad) write(ctx context.Context, i int, body []byte) {
 			l.mu.Lock()
 			n.unknown++
 			l.mu.Unlock()
+			l.failIfBack(i, began, "write", r.ErrorInfo)
 			continue
 		case r.ActionStatus != "OK" || r.ErrorCode != 0:
 			l.fail("write on node %d: answer %s %d %s", i, r.ActionStatus, r.ErrorCode, r.ErrorInfo)
@@ -338,6 +340,7 @@ func (l *failoverLoad) write(ctx context.Context, i int, body []byte) {
 func (l *failoverLoad) read(r *reader, body []byte) {
 	c := l.client(r.node)
 	for !l.done.Load() {
+		began := time.Now()
 		a, err := c.call(context.Background(), "get_group_counter", body)
 		switch {
 		case err != nil:
@@ -348,6 +351,7 @@ func (l *failoverLoad) read(r *reader, body []byte) {
 			return
 		case a.ErrorCode == 10002:
 			r.failed++
+			l.failIfBack(r.node, began, "read", a.ErrorInfo)
 			continue
 		case a.ActionStatus != "OK" || a.ErrorCode != 0:
 			l.fail("read on node %d: answer %s %d %s", r.node, a.ActionStatus, a.ErrorCode, a.ErrorInfo)
@@ -367,6 +371,21 @@ func (l *failoverLoad) read(r *reader, body []byte) {
 		l.mu.Lock()
 		l.showLocked(a.GroupCounter)
 		l.mu.Unlock()
+	}
+}
+
+// failIfBack fails a call to node i that began at began and was answered
+// 10002 if the node had served again by then: once a node has reached the
+// promoted standby, its pool's connections to the dead primary are gone or
+// are retried past, so a call it begins later has no cause to fail. (A
+// call begun before may have spent its retries while the outage lasted.)
+func (l *failoverLoad) failIfBack(i int, began time.Time, what, info string) {
+	l.mu.Lock()
+	back := l.nodes[i].recovered
+	l.mu.Unlock()
+	if !back.IsZero() && began.After(back) {
+		l.fail("%s on node %d began %v after the node served again, and was answered 10002: %s",
+			what, i, began.Sub(back).Round(time.Millisecond), info)
 	}
 }
 
