@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/tallyserver/tally"
 )
 
@@ -70,6 +72,13 @@ func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode 
 		return nil, fmt.Errorf("postgres: call given up before it began: %w", err)
 	}
 	u := &update{mode: mode, items: items, done: make(chan struct{})}
+	if s.noFold {
+		// One transaction per call, as a store without folding would run
+		// them: they queue on the group's row lock in the database, each
+		// holding a connection of the pool while it waits.
+		s.applyUpdates(context.WithoutCancel(ctx), app, id, []*update{u})
+		return u.out, u.err
+	}
 	k := foldKey{app, id}
 	f := &s.folds
 
@@ -144,4 +153,26 @@ func (s *Store) applyUpdates(ctx context.Context, app uint32, id string, batch [
 			u.out, u.err = nil, err
 		}
 	}
+}
+
+// foldSetting is the URL parameter that turns folding off (Open).
+const foldSetting = "tally_fold"
+
+// takeFoldSetting removes tally_fold from the runtime settings that pgx
+// parsed out of the URL, where it would be sent to the server, and
+// reports whether updates are to be folded: yes unless it says off.
+func takeFoldSetting(cfg *pgxpool.Config) (bool, error) {
+	params := cfg.ConnConfig.RuntimeParams
+	v, ok := params[foldSetting]
+	if !ok {
+		return true, nil
+	}
+	delete(params, foldSetting)
+	switch v {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("postgres: the database URL's %s is %q; it must be on or off", foldSetting, v)
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/pgtest"
 	"github.com/tallyserver/tally/postgres"
 )
 
@@ -117,5 +121,75 @@ func TestFoldMissingGroup(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+	}
+}
+
+// TestFoldOff opens stores whose URL says tally_fold=off, in both of the
+// forms pgx reads: every update of a hot group is then a transaction of
+// its own, and none is lost. The setting must not reach the server, which
+// refuses a connection that names a setting it does not know; a plain
+// connection with it shows that refusal, so that the test means something.
+func TestFoldOff(t *testing.T) {
+	c := shared(t)
+	url := c.CreateDB(t)
+	ctx := context.Background()
+	if conn, err := pgx.Connect(ctx, url+"&tally_fold=off"); err == nil {
+		conn.Close(ctx)
+		t.Fatal("the server accepted tally_fold as a setting; the test cannot tell whether Open strips it")
+	}
+	db := url[strings.LastIndex(url, "/")+1 : strings.Index(url, "?")]
+	for _, form := range []struct{ name, url string }{
+		{"url", url + "&tally_fold=off"},
+		{"key-value", fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=%s dbname=%s sslmode=disable tally_fold=off",
+			c.Port(), pgtest.User, pgtest.Password, db)},
+	} {
+		t.Run(form.name, func(t *testing.T) {
+			s := open(t, form.url)
+			const app = 1400000001
+			id := "hot-" + form.name
+			if err := s.CreateGroup(ctx, app, &tally.Group{ID: id, Type: tally.GroupPublic, Name: "hot", InfoSeq: 1}, nil); err != nil {
+				t.Fatal(err)
+			}
+			txns0, updates0 := postgres.FoldStats(s)
+			const workers, each = 16, 10
+			var wg sync.WaitGroup
+			for range workers {
+				wg.Go(func() {
+					for range each {
+						if _, err := s.UpdateCounters(ctx, app, id, tally.ModeIncrease, []tally.Counter{{Key: "a", Value: 1}}); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			got, err := s.Counters(ctx, app, id, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Value != workers*each {
+				t.Fatalf("counters = %v, want a = %d", got, workers*each)
+			}
+			txns, updates := postgres.FoldStats(s)
+			if txns-txns0 != workers*each || updates-updates0 != workers*each {
+				t.Fatalf("%d updates in %d transactions; want one transaction for each of %d", updates-updates0, txns-txns0, workers*each)
+			}
+		})
+	}
+}
+
+// TestFoldSettingRefused opens URLs whose tally_fold is neither on nor
+// off: Open must refuse each, naming the setting, before it connects.
+func TestFoldSettingRefused(t *testing.T) {
+	for _, v := range []string{"no", "OFF", ""} {
+		s, err := postgres.Open(context.Background(), "postgres://u:pw@127.0.0.1:1/db?tally_fold="+v)
+		if err == nil {
+			s.Close()
+			t.Fatalf("tally_fold=%s: Open succeeded", v)
+		}
+		if !strings.Contains(err.Error(), "tally_fold") || !strings.Contains(err.Error(), "on or off") {
+			t.Errorf("tally_fold=%s: Open = %v, want an error saying it must be on or off", v, err)
+		}
 	}
 }

@@ -48,8 +48,10 @@ type Store struct {
 	pool   *pgxpool.Pool
 	closed atomic.Bool
 	// folds gathers concurrent UpdateCounters calls on one group into
-	// one transaction (fold.go).
-	folds folds
+	// one transaction (fold.go), unless noFold, which the URL's
+	// tally_fold=off sets, makes each call a transaction of its own.
+	folds  folds
+	noFold bool
 	// where names the database for messages, without the password.
 	where string
 	// health is the outcome of the latest ping, which Health answers for
@@ -73,10 +75,22 @@ var errClosed = errors.New("postgres: store is closed")
 // bounds the transactions a node has in flight. Each commit waits a round
 // trip to the synchronous standby, so a node serving many groups at once
 // wants more, within the server's max_connections over all nodes.
+//
+// The URL's tally_fold=off is a diagnostic knob, for measuring what
+// folding gains: each UpdateCounters call then runs a transaction of its
+// own rather than sharing one with the calls on its group that queue
+// behind it (fold.go), so a hot group tops out at one update per commit.
+// Open takes it out of the settings it passes on, as pgxpool does its
+// pool_ settings, for PostgreSQL refuses a connection that names a
+// setting it does not know. tally_fold=on, the default, folds.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, parseError(url, err)
+	}
+	fold, err := takeFoldSetting(cfg)
+	if err != nil {
+		return nil, err
 	}
 	secret := cfg.ConnConfig.Password
 	where := describe(cfg)
@@ -88,7 +102,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, redact(fmt.Errorf("postgres: open %s: %w", where, err), secret)
 	}
-	return &Store{pool: pool, where: where}, nil
+	return &Store{pool: pool, where: where, noFold: !fold}, nil
 }
 
 // String names the database the store is on, as user, database and hosts,
