@@ -152,27 +152,37 @@ func counterValues(ans []byte) []int64 {
 }
 
 // histogram counts latencies in 10 µs buckets up to 100 ms, which is fine
-// enough for a p99 of a few milliseconds and small enough to keep one per
-// connection.
+// enough for a p99 of a few milliseconds, and in 1 ms buckets from there
+// to 10 s, for calls that queue behind one another, such as a hot group's
+// updates when each is a transaction of its own; small enough to keep one
+// per connection.
 type histogram struct {
-	counts [10001]uint32
+	fine   [10000]uint32 // [0, 100 ms) by 10 µs
+	coarse [9901]uint32  // [100 ms, 10 s) by 1 ms, and 10 s or more
 	n      int64
 }
 
-const bucket = 10 * time.Microsecond
+const (
+	bucket       = 10 * time.Microsecond
+	coarseBucket = time.Millisecond
+	fineRange    = 10000 * bucket
+)
 
 func (h *histogram) add(d time.Duration) {
-	i := int(d / bucket)
-	if i >= len(h.counts) {
-		i = len(h.counts) - 1
-	}
-	h.counts[i]++
 	h.n++
+	if d < fineRange {
+		h.fine[d/bucket]++
+		return
+	}
+	h.coarse[min(int((d-fineRange)/coarseBucket), len(h.coarse)-1)]++
 }
 
 func (h *histogram) merge(o *histogram) {
-	for i, c := range o.counts {
-		h.counts[i] += c
+	for i, c := range o.fine {
+		h.fine[i] += c
+	}
+	for i, c := range o.coarse {
+		h.coarse[i] += c
 	}
 	h.n += o.n
 }
@@ -181,11 +191,17 @@ func (h *histogram) merge(o *histogram) {
 func (h *histogram) quantile(q float64) time.Duration {
 	want := int64(q * float64(h.n))
 	var seen int64
-	for i, c := range h.counts {
+	for i, c := range h.fine {
 		seen += int64(c)
 		if seen > want {
 			return time.Duration(i+1) * bucket
 		}
 	}
-	return time.Duration(len(h.counts)) * bucket
+	for i, c := range h.coarse {
+		seen += int64(c)
+		if seen > want {
+			return fineRange + time.Duration(i+1)*coarseBucket
+		}
+	}
+	return fineRange + time.Duration(len(h.coarse))*coarseBucket
 }

@@ -34,12 +34,9 @@ func load(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var filter *regexp.Regexp
-	if *only != "" {
-		var err error
-		if filter, err = regexp.Compile(*only); err != nil {
-			return fmt.Errorf("-only: %w", err)
-		}
+	filter, err := onlyFilter(*only)
+	if err != nil {
+		return err
 	}
 
 	dir, err := os.MkdirTemp("", "tallybench-load-")
@@ -52,17 +49,8 @@ func load(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 
-	// The default config but for the rate limit, which is Tencent's 200
-	// calls a second unless the file lifts it: escaping that cap is what
-	// the load is for.
-	cfg := filepath.Join(dir, "tally.yaml")
-	err = os.WriteFile(cfg, fmt.Appendf(nil, "apps:\n  - sdkappid: %d\n    secret_key: %q\n    admins: [%q]\n    rate_limit_per_api: 0\n",
-		benchApp, benchKey, benchAdmin), 0o600)
+	cfg, err := writeConfig(dir)
 	if err != nil {
 		return err
 	}
@@ -89,7 +77,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 		}
 		defer memSrv.stop()
 	}
-	ceiling, err := startProc(self, []string{"noop"}, regexp.MustCompile(`noop serving http://(\S+)`), nil)
+	ceiling, err := startCeiling()
 	if err != nil {
 		return err
 	}
@@ -170,6 +158,39 @@ func load(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// onlyFilter compiles the -only flag's regexp; nil lets every scenario run.
+func onlyFilter(only string) (*regexp.Regexp, error) {
+	if only == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(only)
+	if err != nil {
+		return nil, fmt.Errorf("-only: %w", err)
+	}
+	return re, nil
+}
+
+// writeConfig writes the servers' config into dir and returns its path:
+// the default config but for the rate limit, which is Tencent's 200 calls
+// a second unless the file lifts it; escaping that cap is what the load
+// is for.
+func writeConfig(dir string) (string, error) {
+	cfg := filepath.Join(dir, "tally.yaml")
+	err := os.WriteFile(cfg, fmt.Appendf(nil, "apps:\n  - sdkappid: %d\n    secret_key: %q\n    admins: [%q]\n    rate_limit_per_api: 0\n",
+		benchApp, benchKey, benchAdmin), 0o600)
+	return cfg, err
+}
+
+// startCeiling starts the no-op handler, in a process of its own as
+// Tally is, by running this binary's noop command.
+func startCeiling() (*proc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return startProc(self, []string{"noop"}, regexp.MustCompile(`noop serving http://(\S+)`), nil)
 }
 
 const tmpfsHotName = "update, one hot key, data on tmpfs"

@@ -2,6 +2,7 @@
 // server process, real UserSigs, the default durable configuration.
 //
 //	tallybench load     [flags]  throughput and latency against the HTTP ceiling
+//	tallybench cluster  [flags]  the same for 1 and many nodes on PostgreSQL
 //	tallybench memory   [flags]  RSS per stored counter and restart time
 //	tallybench fsync    [flags]  what a stream of fsyncs costs the whole machine
 //	tallybench noop     [flags]  serve the no-op handler that sets the ceiling
@@ -24,6 +25,8 @@ const usage = `tallybench measures a real Tally process.
 Usage:
   tallybench load [flags]     throughput, latency and correctness under load,
                               as ratios of a no-op net/http handler
+  tallybench cluster [flags]  the same for 1 and many nodes on one PostgreSQL
+                              with a synchronous standby, folding on and off
   tallybench memory [flags]   RSS per stored counter and restart time
   tallybench fsync [flags]    the machine capacity that fsyncs take, which
                               bounds durable writes on virtual disks
@@ -45,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "load":
 		err = load(args[1:], stdout, stderr)
+	case "cluster":
+		err = cluster(args[1:], stdout, stderr)
 	case "memory":
 		err = memory(args[1:], stdout, stderr)
 	case "fsync":

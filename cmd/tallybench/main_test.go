@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tallyserver/tally/internal/pgtest"
 	"github.com/tallyserver/tally/internal/tallybin"
 )
 
@@ -34,16 +35,28 @@ func TestCommands(t *testing.T) {
 		name string
 		args []string
 		want []string // in the output
+		// needsPostgres skips the case where PostgreSQL is not
+		// installed; CI installs it, so there it always runs.
+		needsPostgres bool
 	}{
 		{"load", []string{"load", "-tally", bin, "-duration", "200ms", "-rounds", "1", "-groups", "20", "-conns", "4", "-tmpfs", t.TempDir()},
-			[]string{"ceiling: no-op handler", "hot ÷ spread", "check hot key", "check 20 keys, each", "check spread: sum over 20 groups", "check tmpfs: hot key"}},
+			[]string{"ceiling: no-op handler", "hot ÷ spread", "check hot key", "check 20 keys, each", "check spread: sum over 20 groups", "check tmpfs: hot key"}, false},
 		{"memory", []string{"memory", "-tally", bin, "-counters", "2000", "-reads", "200", "-writes", "100", "-restarts", "1", "-conns", "4"},
-			[]string{"RSS"}},
+			[]string{"RSS"}, false},
 		{"fsync", []string{"fsync", "-dir", t.TempDir(), "-duration", "100ms", "-rounds", "1"},
-			[]string{"fsync back to back", "machine CPU/fsync"}},
+			[]string{"fsync back to back", "machine CPU/fsync"}, false},
+		{"cluster", []string{"cluster", "-tally", bin, "-duration", "200ms", "-rounds", "1", "-groups", "20", "-conns", "6", "-nodes", "3"},
+			[]string{"synchronous_commit=on", "ceiling: no-op handler", "update, one hot key, 3 nodes", "update, spread over 20 groups, 1 node",
+				"update, one hot key, 1 node, no folding", "folding: hot key on 1 node", "spread, 3 nodes ÷ 1 node",
+				"check hot key", "check spread: sum over 20 groups"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.needsPostgres {
+				if _, err := pgtest.Bin(); err != nil {
+					t.Skip(err)
+				}
+			}
 			var stdout, stderr bytes.Buffer
 			if code := run(tt.args, &stdout, &stderr); code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)

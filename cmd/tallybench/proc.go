@@ -24,10 +24,11 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// tallyBanner matches the line tally serve prints once it listens; its
-// group is the address it serves. It is matched whole, so that a change to
-// the line shows here rather than as a benchmark that waits for nothing.
-var tallyBanner = regexp.MustCompile(`^tally \S+ serving http://(\S+) \(data in .*, \d+ app\(s\)\)$`)
+// tallyBanner matches the line tally serve prints once it listens, on
+// its embedded store or on PostgreSQL; its group is the address it
+// serves. It is matched whole, so that a change to the line shows here
+// rather than as a benchmark that waits for nothing.
+var tallyBanner = regexp.MustCompile(`^tally \S+ serving http://(\S+) \((?:data in|PostgreSQL) .*, \d+ app\(s\)\)$`)
 
 // startTally runs tally serve with config and data on a free port of the
 // loopback; stderr and more are as for startProc and the command line.
@@ -162,20 +163,47 @@ func (t *tailWriter) String() string {
 
 // cpuTime returns the CPU time, user and system, that the process has used.
 func (p *proc) cpuTime() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	st, _ := readStat(p.cmd.Process.Pid) // Zero where there is no /proc.
+	return st.own
+}
+
+// procStat is what /proc/PID/stat says of a process.
+type procStat struct {
+	comm string
+	ppid int
+	// own is the CPU time, user and system, that the process has used, and
+	// reaped that of its children that have exited and been waited for.
+	own, reaped time.Duration
+}
+
+// readStat reads /proc/PID/stat.
+func readStat(pid int) (procStat, error) {
+	var st procStat
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return st, err
 	}
-	// The command name, field 2, may hold spaces; the fields after its
-	// closing parenthesis are plain. utime and stime are fields 14 and 15,
-	// in clock ticks, which are 1/100 s on Linux.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
+	// The command name, field 2, is in parentheses and may hold spaces
+	// and parentheses itself; the fields after the last closing one are
+	// plain. ppid is field 4; utime, stime, cutime and cstime are fields
+	// 14 to 17, in clock ticks, which are 1/100 s on Linux.
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return st, fmt.Errorf("/proc/%d/stat is not as expected", pid)
 	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	st.comm = string(b[open+1 : end])
+	f := strings.Fields(string(b[end+1:]))
+	if len(f) < 15 {
+		return st, fmt.Errorf("/proc/%d/stat is not as expected", pid)
+	}
+	var ticks [5]int64
+	for i, field := range []int{1, 11, 12, 13, 14} {
+		ticks[i], _ = strconv.ParseInt(f[field], 10, 64)
+	}
+	st.ppid = int(ticks[0])
+	st.own = time.Duration(ticks[1]+ticks[2]) * 10 * time.Millisecond
+	st.reaped = time.Duration(ticks[3]+ticks[4]) * 10 * time.Millisecond
+	return st, nil
 }
 
 // procUsage is the kernel's account of a process's memory and reads.

@@ -39,6 +39,9 @@ type scenario struct {
 	calls int64
 	fails int64
 	err   error
+	// db is what the scenario cost outside its processes, which only
+	// the cluster mode measures.
+	db dbUse
 }
 
 // on returns p as the processes of a scenario, or none when p is nil, so
