@@ -33,7 +33,7 @@ func cluster(args []string, stdout, stderr io.Writer) error {
 	conns := fs.Int("conns", 64, "concurrent keep-alive connections, spread round-robin over the nodes of a scenario")
 	groups := fs.Int("groups", 10_000, "groups the spread scenarios write to (PostgreSQL is slower to fill than the embedded store)")
 	nodes := fs.Int("nodes", 3, "nodes that the many-node scenarios spread their connections over")
-	pool := fs.Int("pool", 0, "each node's pool_max_conns (0: pgx's default, the larger of 4 and the CPU count)")
+	pool := fs.Int("pool", 16, "each node's pool_max_conns (0: pgx's default, the larger of 4 and the CPU count, which bounds one node's spread updates at 4 in flight)")
 	tallyBin := fs.String("tally", "", "tally binary (default: build it from this module)")
 	only := fs.String("only", "", "run only the scenarios whose names match this regexp (the ceiling always runs)")
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +105,15 @@ func cluster(args []string, stdout, stderr io.Writer) error {
 	}
 	defer ceiling.stop()
 
+	// What else runs on the machine shows in every row's other CPU; how
+	// busy it is with nothing of the benchmark's running says how much of
+	// that is the benchmark's own.
+	busy0, total0, err := machineCPU()
+	if err == nil {
+		time.Sleep(time.Second)
+		busy1, total1, _ := machineCPU()
+		fmt.Fprintf(stdout, "the machine at rest, servers idle: %.0f%% busy over 1s\n", 100*float64(busy1-busy0)/float64(max(total1-total0, 1)))
+	}
 	timings, err := probeCommits(ctx, conn, 200)
 	if err != nil {
 		return err
@@ -218,8 +227,9 @@ func clusterReport(w io.Writer, scenarios []*scenario, base *scenario, timings [
 	fmt.Fprintln(w, "txn/s counts the write transactions the database gave an id, over the runs' length; calls/txn is the calls answered per")
 	fmt.Fprintln(w, "transaction (above 1, folded); WAL/call is the WAL written per call. CPU/call is user+system CPU over all rounds per")
 	fmt.Fprintln(w, "call answered: tally of the scenario's nodes (the ceiling's: the no-op handler), pg of the primary's and the standby's")
-	fmt.Fprintln(w, "processes, bench of this load generator, other the rest of the machine's busy CPU (the kernel's own threads, idle")
-	fmt.Fprintln(w, "nodes, whatever else runs on the box); busy is the share of the machine's CPU, all cores, that was not idle.")
+	fmt.Fprintln(w, "processes, bench of this load generator, other the rest of the machine's busy CPU (softirq, where the kernel does")
+	fmt.Fprintln(w, "loopback TCP outside any process's time, kernel threads, idle nodes, whatever else runs on the box); busy is the")
+	fmt.Fprintln(w, "share of the machine's CPU, all cores, that was not idle.")
 	for _, sc := range scenarios {
 		if !written(sc) || sc.moves != "hot" {
 			continue
