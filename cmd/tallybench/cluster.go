@@ -228,16 +228,17 @@ func clusterReport(w io.Writer, scenarios []*scenario, base *scenario, timings [
 	fmt.Fprintln(w, "transaction (above 1, folded); WAL/call is the WAL written per call. CPU/call is user+system CPU over all rounds per")
 	fmt.Fprintln(w, "call answered: tally of the scenario's nodes (the ceiling's: the no-op handler), pg of the primary's and the standby's")
 	fmt.Fprintln(w, "processes, bench of this load generator, other the rest of the machine's busy CPU (softirq, where the kernel does")
-	fmt.Fprintln(w, "loopback TCP outside any process's time, kernel threads, idle nodes, whatever else runs on the box); busy is the")
-	fmt.Fprintln(w, "share of the machine's CPU, all cores, that was not idle.")
+	fmt.Fprintln(w, "loopback TCP outside any process's time, kernel threads, idle nodes, whatever else runs on the box; a few µs below")
+	fmt.Fprintln(w, "zero is the two counts' rounding); busy is the share of the machine's CPU, all cores, that was not idle.")
 	for _, sc := range scenarios {
 		if !written(sc) || sc.moves != "hot" {
 			continue
 		}
-		// The writers of one group take its row lock in turn, so the runs'
-		// length over their transactions is how long each held it.
-		held := time.Duration(float64(sc.db.wall) / float64(sc.db.txns))
-		fmt.Fprintf(w, "%s: the hot group's row passed from transaction to transaction every %s", sc.name, ms(held))
+		// The transactions of one group take its row lock in turn, so the
+		// runs' length over their count is how long each took, from one
+		// handover of the lock to the next.
+		each := time.Duration(float64(sc.db.wall) / float64(sc.db.txns))
+		fmt.Fprintf(w, "%s: a transaction of the hot group every %s", sc.name, ms(each))
 		for _, t := range timings {
 			if t.level == "on" {
 				fmt.Fprintf(w, ", against a commit at rest of %s", ms(t.p50))
