@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tallyserver/tally/internal/pgtest"
-	"github.com/tallyserver/tally/internal/tallybin"
 	"github.com/tallyserver/tally/usersig"
 )
 
@@ -47,20 +46,11 @@ func cluster(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	dir, err := os.MkdirTemp("", "tallybench-cluster-")
+	dir, cfg, err := workDir("tallybench-cluster-", tallyBin)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if *tallyBin == "" {
-		if *tallyBin, err = tallybin.Build(dir); err != nil {
-			return err
-		}
-	}
-	cfg, err := writeConfig(dir)
-	if err != nil {
-		return err
-	}
 
 	fmt.Fprintln(stdout, "starting PostgreSQL: a primary and a synchronous standby...")
 	pg, err := pgtest.Start(pgtest.Options{Standby: true})

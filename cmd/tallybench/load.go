@@ -39,21 +39,11 @@ func load(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	dir, err := os.MkdirTemp("", "tallybench-load-")
+	dir, cfg, err := workDir("tallybench-load-", tallyBin)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if *tallyBin == "" {
-		if *tallyBin, err = tallybin.Build(dir); err != nil {
-			return err
-		}
-	}
-
-	cfg, err := writeConfig(dir)
-	if err != nil {
-		return err
-	}
 	var adminArgs []string
 	if *admin != "" {
 		adminArgs = []string{"--admin", *admin}
@@ -176,6 +166,26 @@ func onlyFilter(only string) (*regexp.Regexp, error) {
 // the default config but for the rate limit, which is Tencent's 200 calls
 // a second unless the file lifts it; escaping that cap is what the load
 // is for.
+// workDir makes the temporary directory of a run, whose name starts with
+// prefix, builds the tally binary in it unless *tallyBin names one, and
+// writes the config of the bench app there. The caller removes dir.
+func workDir(prefix string, tallyBin *string) (dir, cfg string, err error) {
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", err
+	}
+	if *tallyBin == "" {
+		if *tallyBin, err = tallybin.Build(dir); err != nil {
+			os.RemoveAll(dir)
+			return "", "", err
+		}
+	}
+	if cfg, err = writeConfig(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, cfg, nil
+}
+
 func writeConfig(dir string) (string, error) {
 	cfg := filepath.Join(dir, "tally.yaml")
 	err := os.WriteFile(cfg, fmt.Appendf(nil, "apps:\n  - sdkappid: %d\n    secret_key: %q\n    admins: [%q]\n    rate_limit_per_api: 0\n",
