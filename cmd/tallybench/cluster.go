@@ -118,13 +118,12 @@ func cluster(args []string, stdout, stderr io.Writer) error {
 	target := func(command string) string { return apiTarget(benchApp, benchAdmin, sig, command) }
 	fmt.Fprintf(stdout, "creating %d groups...\n", *groups+1)
 	t0 := time.Now()
-	create := func(id string) []byte { return fmt.Appendf(nil, `{"Type":"Public","Name":"bench","GroupId":%q}`, id) }
-	err = runEach(all[0].addr, target("create_group"), *conns, *groups+1, func(b []byte, i int) []byte {
+	err = createGroups(all[0].addr, *conns, *groups+1, func(i int) string {
 		if i == *groups {
-			return create("hot")
+			return "hot"
 		}
-		return create("s" + strconv.Itoa(i))
-	}, nil)
+		return "s" + strconv.Itoa(i)
+	})
 	if err != nil {
 		return fmt.Errorf("creating groups: %w", err)
 	}
@@ -168,7 +167,7 @@ func cluster(args []string, stdout, stderr io.Writer) error {
 	ratio("hot key, "+many+" ÷ 1 node", hotN, hot1)
 	ratio("spread, "+many+" ÷ 1 node", spreadN, spread1)
 	ratio("hot ÷ spread, 1 node", hot1, spread1)
-	return verify(stdout, "", all[0].addr, target("get_group_counter"), *conns, n, scenarios)
+	return verify(stdout, "", all[0].addr, *conns, n, scenarios)
 }
 
 // clusterReport prints the table of the cluster's scenarios: rates as

@@ -77,21 +77,20 @@ func load(args []string, stdout, stderr io.Writer) error {
 	target := func(command string) string { return apiTarget(benchApp, benchAdmin, sig, command) }
 
 	fmt.Fprintf(stdout, "creating %d groups...\n", *groups+2)
-	create := func(id string) []byte { return fmt.Appendf(nil, `{"Type":"Public","Name":"bench","GroupId":%q}`, id) }
-	err = runEach(srv.addr, target("create_group"), *conns, *groups+2, func(b []byte, i int) []byte {
+	err = createGroups(srv.addr, *conns, *groups+2, func(i int) string {
 		switch i {
 		case *groups:
-			return create("hot")
+			return "hot"
 		case *groups + 1:
-			return create("multi")
+			return "multi"
 		}
-		return create("s" + strconv.Itoa(i))
-	}, nil)
+		return "s" + strconv.Itoa(i)
+	})
 	if err != nil {
 		return fmt.Errorf("creating groups: %w", err)
 	}
 	if memSrv != nil {
-		if err := runEach(memSrv.addr, target("create_group"), 1, 1, func(b []byte, _ int) []byte { return create("hot") }, nil); err != nil {
+		if err := createGroups(memSrv.addr, 1, 1, func(int) string { return "hot" }); err != nil {
 			return fmt.Errorf("creating the hot group on tmpfs: %w", err)
 		}
 	}
@@ -143,7 +142,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		its := slices.DeleteFunc(slices.Clone(scenarios), func(sc *scenario) bool { return sc.procs[0] != p.srv })
-		if err := verify(stdout, p.where, p.srv.addr, target("get_group_counter"), *conns, n, its); err != nil {
+		if err := verify(stdout, p.where, p.srv.addr, *conns, n, its); err != nil {
 			return err
 		}
 	}

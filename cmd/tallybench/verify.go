@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"sync/atomic"
+
+	tallyclient "github.com/tallyserver/tally/client"
 )
 
 // verify reads the counters back from the server at addr, which where
@@ -13,7 +17,7 @@ import (
 // moved it, summed over the scenarios that moved it (on many nodes of one
 // database, several do), and the 20 keys of one group, moved together by
 // every call, must all be equal.
-func verify(w io.Writer, where, addr, target string, conns, groups int, scenarios []*scenario) error {
+func verify(w io.Writer, where, addr string, conns, groups int, scenarios []*scenario) error {
 	want := map[string]int64{}
 	for _, sc := range scenarios {
 		if sc.fails > 0 {
@@ -31,15 +35,21 @@ func verify(w io.Writer, where, addr, target string, conns, groups int, scenario
 		}
 		fmt.Fprintf(w, "check %-40s counter %d, OK answers %d: %s\n", where+what, got, want, mark)
 	}
+	c, closeIdle, err := benchClient(addr, conns)
+	if err != nil {
+		return err
+	}
+	defer closeIdle()
 	values := func(group string) ([]int64, error) {
-		var vs []int64
-		err := runEach(addr, target, 1, 1, func(b []byte, _ int) []byte {
-			return fmt.Appendf(b, `{"GroupId":%q}`, group)
-		}, func(_ int, ans []byte) error {
-			vs = counterValues(ans)
-			return nil
-		})
-		return vs, err
+		ans, err := c.GetGroupCounter(context.Background(), tallyclient.GetGroupCounterRequest{GroupID: group})
+		if err != nil {
+			return nil, err
+		}
+		vs := make([]int64, len(ans.GroupCounter))
+		for i, kv := range ans.GroupCounter {
+			vs[i] = kv.Value
+		}
+		return vs, nil
 	}
 	if n, ok := want["hot"]; ok {
 		vs, err := values("hot")
@@ -65,11 +75,10 @@ func verify(w io.Writer, where, addr, target string, conns, groups int, scenario
 	}
 	if n, ok := want["spread"]; ok {
 		var total atomic.Int64
-		err := runEach(addr, target, conns, groups, func(b []byte, i int) []byte {
-			return fmt.Appendf(b, `{"GroupId":"s%d"}`, i)
-		}, func(_ int, ans []byte) error {
-			total.Add(sum(counterValues(ans)))
-			return nil
+		err := parallel(groups, conns, func(_, i int) error {
+			vs, err := values("s" + strconv.Itoa(i))
+			total.Add(sum(vs))
+			return err
 		})
 		if err != nil {
 			return err
