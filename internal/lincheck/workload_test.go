@@ -1,7 +1,8 @@
 package lincheck_test
 
 import (
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/client"
 	"github.com/tallyserver/tally/internal/lincheck"
 )
 
@@ -113,41 +115,30 @@ func randomInput(rng *rand.Rand, keys []string) lincheck.Input {
 	return lincheck.Input{Mode: mode, Items: items}
 }
 
-// call makes one call through n as client and records it. A call with no
-// answer, or answered 10002, has an unknown outcome. Any other failure
-// cannot come from these calls on a sound server, so it is reported as
-// well as recorded.
-func call(t *testing.T, rec *lincheck.Recorder, client int, n *node, group string, in lincheck.Input) {
-	cmd := "update_group_counter"
-	req := map[string]any{"GroupId": group}
+// call makes one call through n as client who and records it. A call with
+// no answer, an answer that is no envelope, or one answered 10002, has an
+// unknown outcome. Any other failure cannot come from these calls on a
+// sound server, so it is reported as well as recorded.
+func call(t *testing.T, rec *lincheck.Recorder, who int, n *node, group string, in lincheck.Input) {
+	ctx := context.Background()
+	c := rec.Begin(who, in, fmt.Sprintf("node %d", n.index))
+	var ans *client.GroupCounterResponse
+	var err error
 	if in.Get {
-		cmd = "get_group_counter"
-		if len(in.Keys) > 0 {
-			req["GroupCounterKeys"] = in.Keys
-		}
+		ans, err = n.api.GetGroupCounter(ctx, client.GetGroupCounterRequest{GroupID: group, GroupCounterKeys: in.Keys})
 	} else {
-		req["Mode"] = in.Mode.String()
-		req["GroupCounter"] = in.Items
+		ans, err = n.api.UpdateGroupCounter(ctx, client.UpdateGroupCounterRequest{GroupID: group, Mode: client.Mode(in.Mode.String()), GroupCounter: in.Items})
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	c := rec.Begin(client, in, fmt.Sprintf("node %d", n.index))
-	a, err := n.post(cmd, body)
+	var refused *client.Error
 	switch {
-	case err != nil:
-		c.End(lincheck.Output{Unknown: true})
-		t.Logf("client %d: no answer: %v", client, err)
-	case a.ErrorCode == tally.ErrInternal:
-		c.End(lincheck.Output{Unknown: true})
-		t.Logf("client %d: node %d: %s answered 10002: %s", client, n.index, cmd, a.ErrorInfo)
+	case err == nil:
+		c.End(lincheck.Output{Code: tally.OK, Counters: ans.GroupCounter})
+	case errors.As(err, &refused) && refused.Code != tally.ErrInternal:
+		c.End(lincheck.Output{Code: refused.Code})
+		t.Errorf("client %d: node %d: %+v: %v", who, n.index, in, err)
 	default:
-		c.End(lincheck.Output{Code: a.ErrorCode, Counters: a.GroupCounter})
-		if a.ErrorCode != tally.OK {
-			t.Errorf("client %d: node %d: %s %s answered %d: %s", client, n.index, cmd, body, a.ErrorCode, a.ErrorInfo)
-		}
+		c.End(lincheck.Output{Unknown: true})
+		t.Logf("client %d: node %d: outcome unknown: %v", who, n.index, err)
 	}
 }
 
