@@ -45,13 +45,13 @@ var defaultHTTPClient = func() *http.Client {
 func New(baseURL string, sdkappid uint32, identifier string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("client: base URL: %w", err)
+		return nil, fmt.Errorf("tally: base URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("client: base URL %q must be http:// or https:// and a host, with no query", baseURL)
+		return nil, fmt.Errorf("tally: base URL %q must be http:// or https:// and a host, with no query", baseURL)
 	}
 	if identifier == "" {
-		return nil, errors.New("client: an identifier is required")
+		return nil, errors.New("tally: an identifier is required")
 	}
 	cfg := config{lifetime: DefaultSigLifetime, hc: defaultHTTPClient, now: time.Now}
 	for _, o := range opts {
@@ -65,16 +65,16 @@ func New(baseURL string, sdkappid uint32, identifier string, opts ...Option) (*C
 	}
 	switch {
 	case cfg.keySet == cfg.sigSet:
-		return nil, errors.New("client: give WithSecretKey or WithUserSig, and only one")
+		return nil, errors.New("tally: give WithSecretKey or WithUserSig, and only one")
 	case cfg.sigSet:
 		if cfg.lifetimeSet {
-			return nil, errors.New("client: WithSigLifetime is for the sigs of WithSecretKey; WithUserSig's sig has its own")
+			return nil, errors.New("tally: WithSigLifetime is for the sigs of WithSecretKey; WithUserSig's sig has its own")
 		}
 		sig := cfg.sig
 		c.userSig = func() string { return sig }
 	default:
 		if cfg.lifetime < time.Second {
-			return nil, fmt.Errorf("client: sig lifetime %v is under a second", cfg.lifetime)
+			return nil, fmt.Errorf("tally: sig lifetime %v is under a second", cfg.lifetime)
 		}
 		s := &signer{sdkappid: sdkappid, key: cfg.key, identifier: identifier, lifetime: cfg.lifetime, now: cfg.now}
 		c.userSig = s.userSig

@@ -26,11 +26,10 @@
 // A call the server refuses ("ActionStatus":"FAIL") returns an *Error with
 // its ErrorCode as a tally.Code. GetGroupInfo is the exception: a group it
 // cannot find fails its own entry, which GroupInfo.Err reports, and not
-// the call. An answer that is no envelope at all, as
-// a proxy's 502 page is, returns a *ResponseError. A call that got no
-// answer returns the error of net/http, which errors.Is matches against
-// the context's error when the context ended it. No error text holds the
-// UserSig.
+// the call. An answer that is no envelope at all, as a proxy's 502 page
+// is, returns a *ResponseError. A call that got no answer returns the
+// error of net/http, which errors.Is matches against the context's error
+// when the context ended it. No error text holds the UserSig.
 //
 // # Retries
 //
@@ -38,10 +37,11 @@
 // with code 10002, may or may not have been applied, and only the caller
 // knows whether making it again is safe: an Increase made twice counts
 // twice, and an add_group_member made twice answers "already a member"
-// where the first said "added". (net/http itself sends a request again on
-// a new connection only when a kept-alive connection turned out closed
-// before any byte of the request was written to it, so that the server
-// never saw the first.)
+// where the first said "added". (net/http itself sends a request again
+// only where the server cannot have acted on it: on a kept-alive
+// connection found closed before any byte of the request was written, or,
+// over HTTP/2, on a stream the server refused or a connection it was
+// leaving.)
 //
 // # The counter stream
 //

@@ -41,7 +41,8 @@ func WithSigLifetime(d time.Duration) Option {
 }
 
 // WithHTTPClient makes the calls through hc instead of the package's own
-// http.Client.
+// http.Client, which has no timeout of its own (the context is the
+// timeout) and keeps up to 64 idle connections per host.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.hc = hc }
 }
