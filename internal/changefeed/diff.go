@@ -1,0 +1,40 @@
+package changefeed
+
+import (
+	"strings"
+
+	"github.com/tallyserver/tally"
+)
+
+// Diff returns the change from a group's counters cur to next, both
+// sorted by key: the keys whose values next sets, or that only next
+// holds, with their values in next; and the keys only cur holds. Both
+// are sorted, and nil when empty, and owned by the caller.
+func Diff(cur, next []tally.Counter) (set []tally.Counter, deleted []string) {
+	i, j := 0, 0
+	for i < len(cur) || j < len(next) {
+		switch {
+		case j == len(next) || i < len(cur) && strings.Compare(cur[i].Key, next[j].Key) < 0:
+			deleted = append(deleted, cur[i].Key)
+			i++
+		case i == len(cur) || strings.Compare(cur[i].Key, next[j].Key) > 0:
+			set = append(set, next[j])
+			j++
+		default:
+			if cur[i].Value != next[j].Value {
+				set = append(set, next[j])
+			}
+			i++
+			j++
+		}
+	}
+	return set, deleted
+}
+
+// Change returns the change of group id of app to Seq seq, from counters
+// cur to next.
+func Change(app uint32, id string, seq uint64, cur, next []tally.Counter) tally.Change {
+	c := tally.Change{App: app, GroupID: id, Seq: seq}
+	c.Counters, c.Deleted = Diff(cur, next)
+	return c
+}

@@ -1,0 +1,32 @@
+package changefeed
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/tallyserver/tally"
+)
+
+func TestDiff(t *testing.T) {
+	type cs = []tally.Counter
+	for _, c := range []struct {
+		name      string
+		cur, next cs
+		set       cs
+		deleted   []string
+	}{
+		{"nothing", nil, nil, nil, nil},
+		{"same", cs{{"a", 1}}, cs{{"a", 1}}, nil, nil},
+		{"first key", nil, cs{{"a", 0}}, cs{{"a", 0}}, nil},
+		{"one of two changed", cs{{"a", 1}, {"b", 2}}, cs{{"a", 1}, {"b", 3}}, cs{{"b", 3}}, nil},
+		{"added between", cs{{"a", 1}, {"c", 3}}, cs{{"a", 1}, {"b", 2}, {"c", 3}}, cs{{"b", 2}}, nil},
+		{"deleted all", cs{{"a", 1}, {"b", 2}}, nil, nil, []string{"a", "b"}},
+		{"deleted and set", cs{{"a", 1}, {"b", 2}, {"d", 4}}, cs{{"b", 5}, {"c", 3}, {"d", 4}}, cs{{"b", 5}, {"c", 3}}, []string{"a"}},
+		{"bytewise order", cs{{"B", 1}, {"a", 1}}, cs{{"a", 2}, {"b", 1}}, cs{{"a", 2}, {"b", 1}}, []string{"B"}},
+	} {
+		set, deleted := Diff(c.cur, c.next)
+		if !reflect.DeepEqual(set, c.set) || !reflect.DeepEqual(deleted, c.deleted) {
+			t.Errorf("%s: Diff = %v, %v; want %v, %v", c.name, set, deleted, c.set, c.deleted)
+		}
+	}
+}
