@@ -27,7 +27,8 @@ type Backend struct {
 	Reopen func(t *testing.T, s tally.Store) tally.Store
 }
 
-// Run runs the whole contract against b.
+// Run runs the whole contract against b, the cases of tally.ChangeFeed
+// too when b's stores implement it.
 func Run(t *testing.T, b Backend) {
 	cases := []struct {
 		name string
@@ -64,6 +65,10 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"ConcurrentMultiKey", testConcurrentMultiKey},
 		{"Reopen", testReopen},
+		{"FeedSeq", testFeedSeq},
+		{"FeedState", testFeedState},
+		{"FeedReopen", testFeedReopen},
+		{"FeedConcurrent", testFeedConcurrent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, b) })
