@@ -7,6 +7,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
 // UpdateCounters implements tally.Store.
@@ -31,32 +32,44 @@ func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys 
 
 // Counters implements tally.Store.
 func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []string) ([]tally.Counter, error) {
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.closeMu.RUnlock()
-
-	var cur []tally.Counter
-	l := s.groupLatch(app, id)
-	err := s.under(func() (_ *pebble.Batch, err error) {
-		hot, ok := l.cached(groupKey(tagCount, app, id))
-		if !ok {
-			cur, err = s.counters(app, id)
-			return nil, err
-		}
-		// The caller owns what it gets, and the latch keeps hot.
-		cur = slices.Clone(hot)
-		return nil, nil
-	}, l)
+	_, cur, err := s.counterState(app, id)
 	if err != nil {
 		return nil, err
 	}
 	return tally.SelectCounters(cur, keys), nil
 }
 
+// counterState returns the group's Seq and all its counters, which the
+// caller owns, as of its newest durable write.
+func (s *Store) counterState(app uint32, id string) (uint64, []tally.Counter, error) {
+	if err := s.enter(); err != nil {
+		return 0, nil, err
+	}
+	defer s.closeMu.RUnlock()
+
+	var seq uint64
+	var cur []tally.Counter
+	l := s.groupLatch(app, id)
+	err := s.under(func() (_ *pebble.Batch, err error) {
+		hseq, hot, ok := l.cached(groupKey(tagCount, app, id))
+		if !ok {
+			seq, cur, err = s.counters(app, id)
+			return nil, err
+		}
+		// The caller owns what it gets, and the latch keeps hot.
+		seq, cur = hseq, slices.Clone(hot)
+		return nil, nil
+	}, l)
+	if err != nil {
+		return 0, nil, err
+	}
+	return seq, cur, nil
+}
+
 // changeCounters runs one read-modify-write of a group's counters. change
 // gets the current counters and returns the new ones, or an error to change
-// nothing.
+// nothing. A write that changes them adds one to the group's Seq; one that
+// leaves them as they were writes nothing and keeps it.
 func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counter) ([]tally.Counter, error)) error {
 	if err := s.enter(); err != nil {
 		return err
@@ -65,28 +78,33 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 
 	l := s.groupLatch(app, id)
 	var added int // Counter keys the write adds (or, negative, removes).
-	err := s.under(func() (*pebble.Batch, error) {
+	err := s.underTelling(func() (*pebble.Batch, *tally.Change, error) {
 		key := groupKey(tagCount, app, id)
-		cur, ok := l.cached(key)
+		seq, cur, ok := l.cached(key)
 		if !ok {
 			var err error
-			if cur, err = s.counters(app, id); err != nil {
-				return nil, err
+			if seq, cur, err = s.counters(app, id); err != nil {
+				return nil, nil, err
 			}
 		}
 		next, err := change(cur)
 		if err != nil || slices.Equal(cur, next) {
-			return nil, err
+			return nil, nil, err
 		}
+		seq++
 		added = len(next) - len(cur)
+		// A write that deletes the last counter keeps the record, with
+		// the Seq, rather than deleting it: the Seq must go on.
 		b := s.db.NewBatch()
-		if len(next) == 0 {
-			b.Delete(key, nil)
-		} else {
-			b.Set(key, encodeCounters(next), nil)
-			l.remember(key, next)
+		b.Set(key, encodeCounters(seq, next), nil)
+		l.remember(key, seq, next)
+		// The change is worked out only for a feed that tells it; the
+		// hot path without one pays for nothing but this load.
+		if s.feed.Load() == nil {
+			return b, nil, nil
 		}
-		return b, nil
+		c := changefeed.Change(app, id, seq, cur, next)
+		return b, &c, nil
 	}, l)
 	if err == nil {
 		s.census.changed(0, int64(added))
@@ -94,37 +112,38 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 	return err
 }
 
-// counters returns the counters of a group that may hold them, failing for
-// a missing group or a Community. The caller holds the group's latch.
+// counters returns the Seq and counters of a group that may hold them,
+// failing for a missing group or a Community. The caller holds the
+// group's latch.
 //
 // The counters record is read first: it exists only for a live group that
 // may hold counters (create and destroy delete it, and nothing writes it
-// for a Community), so for a group that has counters, which is every call
-// of a busy counter, one read answers. Only a group without counters costs
-// the second read of its group record.
-func (s *Store) counters(app uint32, id string) ([]tally.Counter, error) {
+// for a Community), so for a group that has had counters, which is every
+// call of a busy counter, one read answers. Only a group that never had
+// any costs the second read of its group record, and has Seq 0.
+func (s *Store) counters(app uint32, id string) (uint64, []tally.Counter, error) {
 	v, err := s.get(groupKey(tagCount, app, id))
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if v != nil {
 		return decodeCounters(v)
 	}
 	rec, err := s.get(groupKey(tagGroup, app, id))
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if rec == nil {
-		return nil, errGroupNotFound(id)
+		return 0, nil, errGroupNotFound(id)
 	}
 	t, err := groupRecordType(rec)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if !t.HasCounters() {
-		return nil, tally.Errorf(tally.ErrNoPermission, "group %q is a %s, which has no group counters", id, t)
+		return 0, nil, tally.Errorf(tally.ErrNoPermission, "group %q is a %s, which has no group counters", id, t)
 	}
-	return nil, nil
+	return 0, nil, nil
 }
 
 func errGroupNotFound(id string) error {

@@ -15,7 +15,7 @@ import (
 //	tagApp    app                          -> appRecord
 //	tagGroup  app groupID                  -> group record
 //	tagList   app seq(8, BE)               -> type index byte, groupID
-//	tagCount  app groupID                  -> counters of the group, sorted by key
+//	tagCount  app groupID                  -> Seq and counters of the group, sorted by key
 //	tagMember app groupID 0x00 account     -> member record
 //	tagOrder  app groupID 0x00 seq(8, BE)  -> account, member record
 //	tagJoined app len(account) account joinTime(8, BE, sign bit flipped) groupID
@@ -257,12 +257,24 @@ func groupRecordType(b []byte) (tally.GroupType, error) {
 	return t, d.err
 }
 
-func encodeCounters(cs []tally.Counter) []byte {
-	n := 1
+// A counters record holds a group's Seq and its counters: the marker
+// byte countersSeq, the Seq as a uvarint, then the counters as releases
+// before Seq stored them, their number as a uvarint and each key and
+// value. A record of those releases starts at that number, which is at
+// most 20 and so a single byte below 0x80, where countersSeq is not: it
+// reads as Seq 0, and the group's next change writes it anew. A group
+// whose counters were all deleted keeps its record, with its Seq and no
+// counters, so that its Seq goes on from where it was.
+const countersSeq = 0xC0
+
+func encodeCounters(seq uint64, cs []tally.Counter) []byte {
+	n := 1 + binary.MaxVarintLen64 + 1
 	for _, c := range cs {
 		n += 2 + len(c.Key) + binary.MaxVarintLen64
 	}
 	b := make([]byte, 0, n)
+	b = append(b, countersSeq)
+	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendUvarint(b, uint64(len(cs)))
 	for _, c := range cs {
 		b = appendString(b, c.Key)
@@ -271,32 +283,52 @@ func encodeCounters(cs []tally.Counter) []byte {
 	return b
 }
 
-func decodeCounters(b []byte) ([]tally.Counter, error) {
+// decodeCounters decodes a counters record, of this release or an
+// earlier one. No record (an empty one) holds Seq 0 and no counters, as a
+// group that has never had any; so do no counters, which decode as nil.
+func decodeCounters(b []byte) (seq uint64, cs []tally.Counter, err error) {
 	if len(b) == 0 {
-		return nil, nil
+		return 0, nil, nil
 	}
 	d := decoder{b: b}
+	seq = d.countersSeq()
 	n := d.uvarint()
 	if n > tally.MaxCountersPerGroup {
-		return nil, fmt.Errorf("%w: %d counters", errCorrupt, n)
+		return 0, nil, fmt.Errorf("%w: %d counters", errCorrupt, n)
 	}
-	cs := make([]tally.Counter, n)
+	if n > 0 {
+		cs = make([]tally.Counter, n)
+	}
 	for i := range cs {
 		cs[i] = tally.Counter{Key: d.string(), Value: d.varint()}
 	}
-	return cs, d.done()
+	if err := d.done(); err != nil {
+		return 0, nil, err
+	}
+	return seq, cs, nil
 }
 
 // countersLen returns how many counters a counters record holds, reading
-// only the count at its start, for those that need the number and not the
+// only what comes before them, for those that need the number and not the
 // counters. An empty record, like decodeCounters's, holds none.
 func countersLen(b []byte) (int64, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
 	d := decoder{b: b}
+	d.countersSeq()
 	n := d.uvarint()
 	return int64(n), d.err
+}
+
+// countersSeq reads the start of a counters record: its Seq, or 0 for a
+// record of a release before Seq, which starts right at its counters.
+func (d *decoder) countersSeq() uint64 {
+	if len(d.b) == 0 || d.b[0] != countersSeq {
+		return 0
+	}
+	d.b = d.b[1:]
+	return d.uvarint()
 }
 
 // A member record holds a member's fields but its account, which the key

@@ -121,24 +121,33 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 	defer s.closeMu.RUnlock()
 
 	var counters int64 // Counter keys the destroyed group held.
-	err := s.under(func() (*pebble.Batch, error) {
+	err := s.underTelling(func() (*pebble.Batch, *tally.Change, error) {
 		rec, err := s.group(app, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ar, err := s.appRecord(app)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ar.counts[rec.Type.Index()]--
-		// The census must lose the group's counters with it; only a
-		// destroy pays for this read.
+		// The census must lose the group's counters with it, and the
+		// feed tells the group's last Seq; only a destroy pays for this
+		// read.
 		cv, err := s.get(groupKey(tagCount, app, id))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if n, err := countersLen(cv); err == nil {
 			counters = n
+		}
+		var change *tally.Change
+		if s.feed.Load() != nil {
+			// A record that does not decode is no reason to keep a
+			// group its owner destroys, as with the census above; its
+			// end is told with Seq 0.
+			seq, _, _ := decodeCounters(cv)
+			change = &tally.Change{App: app, GroupID: id, Seq: seq, Destroyed: true}
 		}
 
 		b := s.db.NewBatch()
@@ -148,9 +157,9 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		b.Delete(groupKey(tagCount, app, id), nil)
 		if err := s.destroyMembers(b, app, id); err != nil {
 			b.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		return b, nil
+		return b, change, nil
 	}, s.appLatch(app), s.groupLatch(app, id))
 	if err == nil {
 		s.census.changed(-1, -counters)

@@ -35,6 +35,17 @@ func (g *oldGroup) encode(seq uint64) []byte {
 	return b
 }
 
+// encodeCountersBeforeSeq returns the counters record that the releases
+// before Seq wrote, byte for byte as their encodeCounters did.
+func encodeCountersBeforeSeq(cs []tally.Counter) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(cs)))
+	for _, c := range cs {
+		b = appendString(b, c.Key)
+		b = binary.AppendVarint(b, c.Value)
+	}
+	return b
+}
+
 // The groups of the first release that the upgrade tests store, and what
 // each becomes.
 var oldGroups = []struct {
@@ -84,7 +95,7 @@ func writeOldStore(t *testing.T, dir string, upgraded ...string) {
 		}
 	}
 	b.Set(appKey(testApp), ar.encode(), nil)
-	b.Set(groupKey(tagCount, testApp, "pub"), encodeCounters([]tally.Counter{{Key: "k", Value: 5}}), nil)
+	b.Set(groupKey(tagCount, testApp, "pub"), encodeCountersBeforeSeq([]tally.Counter{{Key: "k", Value: 5}}), nil)
 	b.Delete(formatKey(), nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		t.Fatal(err)

@@ -67,6 +67,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 	"github.com/tallyserver/tally/pebble/internal/faultvfs"
 )
 
@@ -106,9 +107,16 @@ type Store struct {
 	// census.go).
 	metrics storeMetrics
 	census  census
+
+	// feed tells the changes of counters once they are durable; nil
+	// until OnChange sets a function (feed.go).
+	feed atomic.Pointer[changefeed.Feed]
 }
 
-var _ tally.Store = (*Store)(nil)
+var (
+	_ tally.Store      = (*Store)(nil)
+	_ tally.ChangeFeed = (*Store)(nil)
+)
 
 // options are what tests may change; Open uses the defaults.
 type options struct {
@@ -190,6 +198,13 @@ func (s *Store) Close() error {
 	db, fs, reopened := s.db, s.fs, s.reopened
 	s.db, s.fs = nil, nil
 	s.closeMu.Unlock()
+
+	// No call is in the store now, and every batch queued on the feed
+	// has been synced by the call that wrote it: the feed tells what is
+	// left and ends.
+	if f := s.feed.Load(); f != nil {
+		f.Close()
+	}
 
 	if reopened != nil {
 		<-reopened
@@ -274,26 +289,28 @@ type latch struct {
 	hot hotCounters
 }
 
-// hotCounters are the counters of one group as of a write under its latch.
+// hotCounters are the Seq and counters of one group as of a write under
+// its latch.
 type hotCounters struct {
 	key      []byte
+	seq      uint64
 	counters []tally.Counter
 	writes   uint64
 }
 
-// cached returns the counters at key as the latch's newest write left
-// them, if that write was to key. The caller holds l.mu.
-func (l *latch) cached(key []byte) ([]tally.Counter, bool) {
+// cached returns the Seq and counters at key as the latch's newest write
+// left them, if that write was to key. The caller holds l.mu.
+func (l *latch) cached(key []byte) (uint64, []tally.Counter, bool) {
 	if l.hot.writes != l.writes || l.hot.key == nil || !bytes.Equal(l.hot.key, key) {
-		return nil, false
+		return 0, nil, false
 	}
-	return l.hot.counters, true
+	return l.hot.seq, l.hot.counters, true
 }
 
-// remember records the counters at key that the batch about to be applied
-// under l writes. The caller holds l.mu.
-func (l *latch) remember(key []byte, counters []tally.Counter) {
-	l.hot = hotCounters{key: key, counters: counters, writes: l.writes + 1}
+// remember records the Seq and counters at key that the batch about to be
+// applied under l writes. The caller holds l.mu.
+func (l *latch) remember(key []byte, seq uint64, counters []tally.Counter) {
+	l.hot = hotCounters{key: key, seq: seq, counters: counters, writes: l.writes + 1}
 }
 
 // pending returns what a reader holding l must wait for before it answers.
@@ -314,6 +331,13 @@ type commit struct {
 	fs   *faultvfs.FS
 	done chan struct{}
 	err  error
+}
+
+// Durable waits for the batch's sync and reports whether the batch is
+// durable, for the feed (changefeed.Outcome).
+func (c *commit) Durable() bool {
+	<-c.done
+	return c.err == nil
 }
 
 func (c *commit) isDone() bool {
@@ -359,10 +383,20 @@ func (c *commit) sync() error {
 // have read, for an answer (even ErrGroupNotFound) must not rest on a write
 // that a crash could take back. The caller has entered the store.
 func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error {
+	return s.underTelling(func() (*pebble.Batch, *tally.Change, error) {
+		b, err := fn()
+		return b, nil, err
+	}, latches...)
+}
+
+// underTelling is under for a write that changes a group's counters: fn
+// also returns the change its batch makes, or nil if the feed is off,
+// and the change goes to the feed once the batch is durable (feed.go).
+func (s *Store) underTelling(fn func() (*pebble.Batch, *tally.Change, error), latches ...*latch) error {
 	for _, l := range latches {
 		l.mu.Lock()
 	}
-	b, err := fn()
+	b, change, err := fn()
 	var c *commit
 	var start time.Time
 	if err == nil && b != nil {
@@ -371,6 +405,11 @@ func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error
 		}
 		start = time.Now()
 		c, err = s.apply(b)
+		if err == nil && change != nil {
+			// Still under the latch, so that a group's changes are
+			// queued in the order of their Seqs.
+			s.feed.Load().Add(c, *change)
+		}
 	}
 	var pending [2]*commit
 	for i, l := range latches {

@@ -340,7 +340,7 @@ func rawValue(t *testing.T, s *Store, id string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := decodeCounters(v)
+	_, cs, err := decodeCounters(v)
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("counters of %s: %v, %v", id, cs, err)
 	}
