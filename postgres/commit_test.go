@@ -26,6 +26,7 @@ func TestCommitLost(t *testing.T) {
 	s := open(t, strings.Replace(url, fmt.Sprintf(":%d/", c.Port()), fmt.Sprintf(":%d/", p.port()), 1))
 	ctx := context.Background()
 	const app = 1400000001
+	feed := feedOf(s)
 	if err := s.CreateGroup(ctx, app, &tally.Group{ID: "g", Type: tally.GroupPublic, Name: "g", InfoSeq: 1}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -46,15 +47,28 @@ func TestCommitLost(t *testing.T) {
 	if len(cs) != 1 || cs[0].Value != 1 {
 		t.Fatalf("counters = %v; want k=1, applied once by the COMMIT whose answer was lost", cs)
 	}
+
+	// The feed never told the change whose COMMIT's outcome the store
+	// could not know: the next change comes after a gap.
+	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeIncrease, []tally.Counter{{Key: "k", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if told := feed.until(t, "g", 2); len(told) != 1 || told[0].Seq != 2 || told[0].Counters[0].Value != 2 {
+		t.Fatalf("the feed told %+v; want only #2, k=2", told)
+	}
 }
 
 // proxy forwards TCP connections to a server. Armed, it lets a simple
 // query COMMIT through to the server and then closes that connection
-// before the server's answer returns.
+// before the server's answer returns; or it holds that answer back for a
+// while, as a slow network would, and says on commitHeld when the COMMIT
+// has gone to the server.
 type proxy struct {
 	l               net.Listener
 	to              string
 	dropAfterCommit atomic.Bool
+	holdCommit      atomic.Int64 // How long, in nanoseconds; 0 for not armed.
+	commitHeld      chan struct{}
 	wg              sync.WaitGroup
 }
 
@@ -67,7 +81,7 @@ func startProxy(t *testing.T, to string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{l: l, to: to}
+	p := &proxy{l: l, to: to, commitHeld: make(chan struct{}, 1)}
 	go p.serve()
 	t.Cleanup(func() { l.Close(); p.wg.Wait() })
 	return p
@@ -90,6 +104,7 @@ func (p *proxy) serve() {
 		var once sync.Once
 		closeBoth := func() { once.Do(func() { client.Close(); server.Close() }) }
 		var cut atomic.Bool
+		var hold atomic.Int64
 		// Answers go back until the connection is cut.
 		go func() {
 			defer p.wg.Done()
@@ -97,6 +112,9 @@ func (p *proxy) serve() {
 			buf := make([]byte, 64<<10)
 			for {
 				n, err := server.Read(buf)
+				if d := hold.Swap(0); n > 0 && d > 0 {
+					time.Sleep(time.Duration(d))
+				}
 				if n > 0 && !cut.Load() {
 					if _, werr := client.Write(buf[:n]); werr != nil {
 						return
@@ -119,8 +137,18 @@ func (p *proxy) serve() {
 					if drop {
 						cut.Store(true)
 					}
+					var held bool
+					if bytes.Contains(chunk, commitMsg) {
+						if d := p.holdCommit.Swap(0); d > 0 {
+							hold.Store(d)
+							held = true
+						}
+					}
 					if _, werr := server.Write(chunk); werr != nil {
 						return
+					}
+					if held {
+						p.commitHeld <- struct{}{}
 					}
 					if drop {
 						// Give the server time to commit, which

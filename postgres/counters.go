@@ -8,11 +8,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
-// A group's counters are one row of tally_counters, which exists only
-// while the group has counters (the schema says why one row). Writers lock
-// the group's row first, as every writer of the group does.
+// A group's counters are one row of tally_counters (the schema says why
+// one row), with its Seq. The row exists from the group's first change of
+// counters until the group is destroyed, and keeps the Seq once every
+// counter is deleted. Writers lock the group's row first, as every writer
+// of the group does.
 
 // Counters implements tally.Store. One statement reads the group and its
 // counters in one snapshot.
@@ -41,42 +44,53 @@ func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []stri
 
 // DeleteCounters implements tally.Store.
 func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys []string) error {
-	return s.write(ctx, func(ctx context.Context, q querier) error {
-		cur, err := lockCounters(ctx, q, app, id)
+	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]tally.Change, error) {
+		seq, cur, err := lockCounters(ctx, q, app, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return writeCounters(ctx, q, app, id, cur, tally.RemoveCounters(cur, keys))
+		next := tally.RemoveCounters(cur, keys)
+		if slices.Equal(cur, next) {
+			return nil, nil
+		}
+		change := changefeed.Change(app, id, seq+1, cur, next)
+		return []tally.Change{change}, writeCounters(ctx, q, app, id, seq+1, next)
 	})
 }
 
-// lockCounters locks the group's row and reads its counters, failing for a
-// missing group or a Community. The two statements go in one round trip;
+// lockCounters locks the group's row and reads its Seq and counters,
+// failing for a missing group or a Community. The two statements go in one round trip;
 // the second reads after the first has the lock, at READ COMMITTED in a
 // snapshot of its own, so it sees the last writer's counters. (One
 // statement joining the two would not: when the lock waits, PostgreSQL
 // rechecks the locked row alone and keeps the joined row it read before.)
-func lockCounters(ctx context.Context, q querier, app uint32, id string) ([]tally.Counter, error) {
+func lockCounters(ctx context.Context, q querier, app uint32, id string) (uint64, []tally.Counter, error) {
 	b := &pgx.Batch{}
 	b.Queue("SELECT type FROM tally_groups WHERE app = $1 AND id = $2 FOR UPDATE", int64(app), bs(id))
-	b.Queue("SELECT data FROM tally_counters WHERE app = $1 AND group_id = $2", int64(app), bs(id))
+	b.Queue("SELECT data, seq FROM tally_counters WHERE app = $1 AND group_id = $2", int64(app), bs(id))
 	res := q.SendBatch(ctx, b)
 	defer res.Close()
 	var t int16
 	if err := res.QueryRow().Scan(&t); err != nil {
-		return nil, notFound(err, id)
+		return 0, nil, notFound(err, id)
 	}
 	if err := mayCount(t, id); err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	var data []byte
-	if err := res.QueryRow().Scan(&data); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, err
+	var stored *int64
+	if err := res.QueryRow().Scan(&data, &stored); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, err
 	}
 	if err := res.Close(); err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	return decodeCounters(data)
+	seq, err := seqOf(stored)
+	if err != nil {
+		return 0, nil, err
+	}
+	cs, err := decodeCounters(data)
+	return seq, cs, err
 }
 
 // mayCount fails for a group whose type t has no counters.
@@ -91,17 +105,12 @@ func mayCount(t int16, id string) error {
 	return nil
 }
 
-// writeCounters stores next as the group's counters, which were cur; the
-// caller has locked the group's row.
-func writeCounters(ctx context.Context, q querier, app uint32, id string, cur, next []tally.Counter) error {
-	var err error
-	switch {
-	case slices.Equal(cur, next):
-	case len(next) == 0:
-		_, err = q.Exec(ctx, "DELETE FROM tally_counters WHERE app = $1 AND group_id = $2", int64(app), bs(id))
-	default:
-		_, err = q.Exec(ctx, `INSERT INTO tally_counters (app, group_id, data) VALUES ($1, $2, $3)
-			ON CONFLICT (app, group_id) DO UPDATE SET data = excluded.data`, int64(app), bs(id), encodeCounters(next))
-	}
+// writeCounters stores next as the group's counters, at Seq seq; the
+// caller has locked the group's row. No counters keep the row, with its
+// Seq, so that the group's next change goes on from it.
+func writeCounters(ctx context.Context, q querier, app uint32, id string, seq uint64, next []tally.Counter) error {
+	_, err := q.Exec(ctx, `INSERT INTO tally_counters (app, group_id, data, seq) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (app, group_id) DO UPDATE SET data = excluded.data, seq = excluded.seq`,
+		int64(app), bs(id), encodeCounters(next), int64(seq))
 	return err
 }

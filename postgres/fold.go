@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
 // A hot group's counter updates would each be a transaction of their own,
@@ -129,24 +131,32 @@ func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode 
 }
 
 // applyUpdates applies the updates in one transaction and sets each one's
-// answer.
+// answer. Each update that changes the counters is a change of its own,
+// with the next Seq, as it would be in a transaction of its own.
 func (s *Store) applyUpdates(ctx context.Context, app uint32, id string, batch []*update) {
 	s.folds.txns.Add(1)
 	s.folds.updates.Add(int64(len(batch)))
-	err := s.write(ctx, func(ctx context.Context, q querier) error {
-		cur, err := lockCounters(ctx, q, app, id)
+	err := s.writeTelling(ctx, func(ctx context.Context, q querier) ([]tally.Change, error) {
+		seq, cur, err := lockCounters(ctx, q, app, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		var changes []tally.Change
 		next := cur
 		for _, u := range batch {
 			var n []tally.Counter
 			n, u.out, u.err = tally.ApplyCounters(next, u.mode, u.items)
-			if u.err == nil {
-				next = n
+			if u.err != nil || slices.Equal(next, n) {
+				continue
 			}
+			seq++
+			changes = append(changes, changefeed.Change(app, id, seq, next, n))
+			next = n
 		}
-		return writeCounters(ctx, q, app, id, cur, next)
+		if len(changes) == 0 {
+			return nil, nil
+		}
+		return changes, writeCounters(ctx, q, app, id, seq, next)
 	})
 	if err != nil {
 		for _, u := range batch {

@@ -111,29 +111,51 @@ func insertMembers(ctx context.Context, q querier, app uint32, id string, ms []t
 }
 
 // DestroyGroup implements tally.Store.
+//
+// The feed tells the group's end with its last Seq, which the deleted
+// counters row held (0 without one).
 func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
-	return s.write(ctx, func(ctx context.Context, q querier) error {
+	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]tally.Change, error) {
 		// The app's row first, as CreateGroup takes it, so that the two
 		// never wait for each other in opposite orders.
 		if _, err := q.Exec(ctx, "SELECT 1 FROM tally_apps WHERE app = $1 FOR UPDATE", int64(app)); err != nil {
-			return err
+			return nil, err
 		}
 		var t int16
 		err := q.QueryRow(ctx, "DELETE FROM tally_groups WHERE app = $1 AND id = $2 RETURNING type", int64(app), bs(id)).Scan(&t)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errGroupNotFound(id)
+			return nil, errGroupNotFound(id)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := decodeType(t); err != nil {
-			return err
+			return nil, err
 		}
 		b := &pgx.Batch{}
 		b.Queue(fmt.Sprintf("UPDATE tally_apps SET %[1]s = %[1]s - 1 WHERE app = $1", appCounts[t]), int64(app))
-		b.Queue("DELETE FROM tally_counters WHERE app = $1 AND group_id = $2", int64(app), bs(id))
+		b.Queue("DELETE FROM tally_counters WHERE app = $1 AND group_id = $2 RETURNING seq", int64(app), bs(id))
 		b.Queue("DELETE FROM tally_members WHERE app = $1 AND group_id = $2", int64(app), bs(id))
-		return q.SendBatch(ctx, b).Close()
+		res := q.SendBatch(ctx, b)
+		defer res.Close()
+		if _, err := res.Exec(); err != nil {
+			return nil, err
+		}
+		var stored *int64
+		if err := res.QueryRow().Scan(&stored); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+		if _, err := res.Exec(); err != nil {
+			return nil, err
+		}
+		if err := res.Close(); err != nil {
+			return nil, err
+		}
+		seq, err := seqOf(stored)
+		if err != nil {
+			return nil, err
+		}
+		return []tally.Change{{App: app, GroupID: id, Seq: seq, Destroyed: true}}, nil
 	})
 }
 

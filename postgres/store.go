@@ -41,6 +41,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
 // Store is a tally.Store on PostgreSQL.
@@ -52,6 +53,11 @@ type Store struct {
 	// tally_fold=off sets, makes each call a transaction of its own.
 	folds  folds
 	noFold bool
+	// feed tells the changes of counters once they have committed; nil
+	// until OnChange sets a function (feed.go). feedMu orders OnChange
+	// against Close.
+	feed   atomic.Pointer[changefeed.Feed]
+	feedMu sync.Mutex
 	// where names the database for messages, without the password.
 	where string
 	// health is the outcome of the latest ping, which Health answers for
@@ -63,7 +69,10 @@ type Store struct {
 	}
 }
 
-var _ tally.Store = (*Store)(nil)
+var (
+	_ tally.Store      = (*Store)(nil)
+	_ tally.ChangeFeed = (*Store)(nil)
+)
 
 var errClosed = errors.New("postgres: store is closed")
 
@@ -130,6 +139,15 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.pool.Close()
+	// The pool's Close has waited for every connection to come back, so
+	// every transaction that queued changes on the feed has ended, and no
+	// other can begin: the feed tells what is left and ends.
+	s.feedMu.Lock()
+	f := s.feed.Load()
+	s.feedMu.Unlock()
+	if f != nil {
+		f.Close()
+	}
 	return nil
 }
 

@@ -39,27 +39,40 @@ const maxAttempts = 10
 // write runs fn in a write transaction, view in a read-only snapshot, and
 // read on the pool, for one statement.
 func (s *Store) write(ctx context.Context, fn func(context.Context, querier) error) error {
-	return s.run(ctx, &writeTx, fn)
+	return s.run(ctx, &writeTx, fn, nil)
 }
 
 func (s *Store) view(ctx context.Context, fn func(context.Context, querier) error) error {
-	return s.run(ctx, &viewTx, fn)
+	return s.run(ctx, &viewTx, fn, nil)
 }
 
 func (s *Store) read(ctx context.Context, fn func(context.Context, querier) error) error {
-	return s.run(ctx, nil, fn)
+	return s.run(ctx, nil, fn, nil)
+}
+
+// writeTelling runs fn as write does, and hands the changes of counters
+// that fn's run returns, in Seq order, to the feed once its transaction
+// has committed (feed.go). fn has locked the group's row.
+func (s *Store) writeTelling(ctx context.Context, fn func(context.Context, querier) ([]tally.Change, error)) error {
+	var changes []tally.Change
+	return s.run(ctx, &writeTx, func(ctx context.Context, q querier) error {
+		var err error
+		changes, err = fn(ctx, q)
+		return err
+	}, &changes)
 }
 
 // run runs fn in a transaction with opts (none when nil), again while it
 // fails in a way that left nothing applied and may pass next time. fn
-// must set its results afresh on every run.
+// must set its results afresh on every run, told among them: the changes
+// of its run, if told is not nil, for the feed.
 //
 // ctx is looked at only before the first run: nothing has changed then, so
 // the call can give up with ctx's error. After that the runs ignore its
 // cancellation, for pgx would cancel the statement in progress, and a
 // COMMIT cancelled while it waits for the synchronous standby is kept
 // locally and shown to other sessions without the standby's copy.
-func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error) error {
+func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error, told *[]tally.Change) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: call given up before it began: %w", err)
 	}
@@ -69,7 +82,7 @@ func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Co
 	ctx = context.WithoutCancel(ctx)
 	wait := time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := s.once(ctx, opts, fn)
+		err := s.once(ctx, opts, fn, told)
 		if err == nil || attempt == maxAttempts || !retryable(err) || s.closed.Load() {
 			return err
 		}
@@ -82,7 +95,7 @@ func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Co
 
 // once runs fn once. Its errors are fn's *tally.Error, or internal errors
 // that say whether the transaction may have committed (outcomeUnknown).
-func (s *Store) once(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error) error {
+func (s *Store) once(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error, told *[]tally.Change) error {
 	if opts == nil {
 		return internal(fn(ctx, s.pool))
 	}
@@ -96,7 +109,20 @@ func (s *Store) once(ctx context.Context, opts *pgx.TxOptions, fn func(context.C
 		tx.Rollback(ctx)
 		return internal(err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// The changes are queued before the COMMIT, while the group's row
+	// is still locked, so that the changes of a group made through this
+	// node are queued in Seq order; the feed tells them only if the
+	// COMMIT succeeds.
+	var c *commit
+	if told != nil && len(*told) > 0 {
+		if f := s.feed.Load(); f != nil {
+			c = &commit{done: make(chan struct{})}
+			f.Add(c, *told...)
+		}
+	}
+	err = tx.Commit(ctx)
+	c.end(err == nil)
+	if err != nil {
 		// The server refuses a COMMIT with a serialization failure
 		// (CockroachDB does) only by rolling the transaction back.
 		if code := sqlState(err); code == serializationFailure || code == deadlockDetected {
