@@ -24,27 +24,42 @@ import (
 // says so, and later opens skip the scan of every group record, which on
 // a big store would take far longer than the open itself (census.go).
 
-// formatMembers is the format of this release's records; a store of the
-// first release has no format key.
-const formatMembers = 2
+// The formats of the stored records. A store of the first release has no
+// format key. formatMembers added members and the group fields above, and
+// its group records are what the upgrade writes. formatSeq added the Seq
+// to counters records, which needs no upgrade, since a record from before
+// reads as Seq 0 (encoding.go), but which a release before it cannot
+// read: the key makes such a release refuse the store at Open, rather than
+// fail the counters of every group that has changed since.
+const (
+	formatMembers = 2
+	formatSeq     = 3
+	formatLatest  = formatSeq
+)
 
 // migrateChunk is how many groups one synced batch of the upgrade holds.
 const migrateChunk = 1000
 
 // migrate upgrades the records of the first release that db holds, in
-// chunks of chunk groups, and records that it has. It runs before the store
-// serves, alone on db.
+// chunks of chunk groups, and records that the store is in this release's
+// format. It runs before the store serves, alone on db.
 func migrate(db *pebble.DB, fs *faultvfs.FS, chunk int) error {
 	v, closer, err := db.Get(formatKey())
 	switch {
 	case err == nil:
 		f, n := binary.Uvarint(v)
 		closer.Close()
-		if n <= 0 || f > formatMembers {
+		if n <= 0 || f > formatLatest {
 			return fmt.Errorf("pebble: the store's format %d is not one this release knows; it was written by a newer one", f)
 		}
-		if f == formatMembers {
+		if f == formatLatest {
 			return nil
+		}
+		if f >= formatMembers {
+			// Nothing to upgrade: only the key to move on.
+			b := db.NewBatch()
+			b.Set(formatKey(), binary.AppendUvarint(nil, formatLatest), nil)
+			return commitSynced(db, fs, b)
 		}
 	case !errors.Is(err, pebble.ErrNotFound):
 		return err
@@ -89,7 +104,7 @@ func migrate(db *pebble.DB, fs *faultvfs.FS, chunk int) error {
 		b.Close()
 		return err
 	}
-	b.Set(formatKey(), binary.AppendUvarint(nil, formatMembers), nil)
+	b.Set(formatKey(), binary.AppendUvarint(nil, formatLatest), nil)
 	return commitSynced(db, fs, b)
 }
 

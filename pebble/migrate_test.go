@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"encoding/binary"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -207,5 +208,104 @@ func TestUpgradedGroupsTakeMembers(t *testing.T) {
 	p, err := s.Members(ctx, testApp, "pub", tally.MemberQuery{})
 	if err != nil || len(p.Members) != 2 || p.Members[1].Seq != 2 || p.Group.MemberNum != 2 || p.Group.InfoSeq != 2 {
 		t.Fatalf("Members after an add = %+v, %v", p, err)
+	}
+}
+
+// setRaw opens the database in dir without the store and sets keys in it,
+// as an earlier or later release would have left them.
+func setRaw(t *testing.T, dir string, kv map[string][]byte) {
+	t.Helper()
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b := db.NewBatch()
+	for k, v := range kv {
+		b.Set([]byte(k), v, nil)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawFormat reads the format key of the database in dir.
+func rawFormat(t *testing.T, dir string) uint64 {
+	t.Helper()
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := getFrom(db, formatKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := binary.Uvarint(v)
+	return f
+}
+
+// TestFormatBeforeSeq opens a store of the release before Seq, whose
+// counters records start at their count: Open moves the format key on,
+// so that that release would now refuse the store, and an old record
+// reads as Seq 0 until the group's next change writes it anew.
+func TestFormatBeforeSeq(t *testing.T) {
+	dir := t.TempDir()
+	s := openOn(t, vfs.Default, dir)
+	mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
+	s.Close()
+	setRaw(t, dir, map[string][]byte{
+		string(formatKey()):                      binary.AppendUvarint(nil, formatMembers),
+		string(groupKey(tagCount, testApp, "a")): encodeCountersBeforeSeq([]tally.Counter{{Key: "k", Value: 5}}),
+	})
+
+	s = openOn(t, vfs.Default, dir)
+	seq, cs, err := s.CounterState(ctx, testApp, "a")
+	if err != nil || seq != 0 || answer(cs, nil) != "k=5" {
+		t.Fatalf("an old record reads as #%d %v, %v; want #0 k=5", seq, cs, err)
+	}
+	if _, err := s.UpdateCounters(ctx, testApp, "a", tally.ModeIncrease, []tally.Counter{{Key: "k", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if v := rawRecord(t, s, "a"); len(v) == 0 || v[0] != countersSeq {
+		t.Fatalf("after a change the record is %x, not in this release's format", v)
+	}
+	s.Close()
+	if f := rawFormat(t, dir); f != formatLatest {
+		t.Fatalf("the format key says %d, want %d", f, formatLatest)
+	}
+	s = openOn(t, vfs.Default, dir)
+	if seq, cs, err := s.CounterState(ctx, testApp, "a"); err != nil || seq != 1 || answer(cs, nil) != "k=6" {
+		t.Fatalf("after reopen a is #%d %v, %v; want #1 k=6", seq, cs, err)
+	}
+}
+
+// rawRecord reads a group's counters record straight from Pebble.
+func rawRecord(t *testing.T, s *Store, id string) []byte {
+	t.Helper()
+	if err := s.enter(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.closeMu.RUnlock()
+	v, err := s.get(groupKey(tagCount, testApp, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestFormatOfNewerRelease refuses a store whose format key says a later
+// release wrote it: its records may not read as this release expects.
+func TestFormatOfNewerRelease(t *testing.T) {
+	dir := t.TempDir()
+	openOn(t, vfs.Default, dir).Close()
+	setRaw(t, dir, map[string][]byte{string(formatKey()): binary.AppendUvarint(nil, formatLatest+1)})
+	s, err := open(dir, testOptions(vfs.Default))
+	if err == nil {
+		s.Close()
+		t.Fatal("Open took a store of a newer format")
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("format %d", formatLatest+1)) {
+		t.Fatalf("Open = %v, want an error naming format %d", err, formatLatest+1)
 	}
 }
