@@ -26,6 +26,12 @@
 // record synced like a write, which is durable only once everything the
 // snapshot showed is (joined.go).
 //
+// Each group's counters record holds its Seq, the number of changes its
+// counters have had, and the store tells each change once it is durable
+// to the function given to OnChange: a write queues its commit and its
+// change on the store's feed under its group's latch, and the feed tells
+// changes in that order once their syncs succeed (feed.go).
+//
 // A call's context is not looked at. net/http cancels a request's context
 // when the client half-closes its connection, though the client still
 // reads the answer, so a call that gave up on a done context would fail a
