@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,16 +18,22 @@ import (
 
 // BenchmarkIncrease measures durable increments. The parallel cases show
 // group commit at work: with 64 writers sharing each fsync, throughput is
-// many times that of one writer, who pays a whole fsync per call.
+// many times that of one writer, who pays a whole fsync per call. The
+// feed cases tell every change to a function that counts it, to show
+// what the feed costs a write (nothing measurable, next to the fsync).
 func BenchmarkIncrease(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		writers int // Goroutines per GOMAXPROCS.
 		groups  int // Groups the writes are spread over.
+		feed    bool
 	}{
-		{"serial", 0, 1},
-		{"64-writers-hot-key", 32, 1},
-		{"64-writers-1000-groups", 32, 1000},
+		{"serial", 0, 1, false},
+		{"64-writers-hot-key", 32, 1, false},
+		{"64-writers-1000-groups", 32, 1000, false},
+		{"serial-feed", 0, 1, true},
+		{"64-writers-hot-key-feed", 32, 1, true},
+		{"64-writers-1000-groups-feed", 32, 1000, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			s, err := pebble.Open(b.TempDir())
@@ -34,6 +41,10 @@ func BenchmarkIncrease(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
+			var told atomic.Int64
+			if c.feed {
+				s.OnChange(func(tally.Change) { told.Add(1) })
+			}
 			ctx := context.Background()
 			for g := range c.groups {
 				if err := s.CreateGroup(ctx, 1, &tally.Group{ID: fmt.Sprint("g", g), Type: tally.GroupAVChatRoom, Name: "n"}, nil); err != nil {
