@@ -78,18 +78,19 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 
 	l := s.groupLatch(app, id)
 	var added int // Counter keys the write adds (or, negative, removes).
-	err := s.underTelling(func() (*pebble.Batch, *tally.Change, error) {
+	err := s.underTelling(func() (*pebble.Batch, changefeed.Change, error) {
+		var told changefeed.Change
 		key := groupKey(tagCount, app, id)
 		seq, cur, ok := l.cached(key)
 		if !ok {
 			var err error
 			if seq, cur, err = s.counters(app, id); err != nil {
-				return nil, nil, err
+				return nil, told, err
 			}
 		}
 		next, err := change(cur)
 		if err != nil || slices.Equal(cur, next) {
-			return nil, nil, err
+			return nil, told, err
 		}
 		seq++
 		added = len(next) - len(cur)
@@ -98,13 +99,14 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 		b := s.db.NewBatch()
 		b.Set(key, encodeCounters(seq, next), nil)
 		l.remember(key, seq, next)
-		// The change is worked out only for a feed that tells it; the
-		// hot path without one pays for nothing but this load.
-		if s.feed.Load() == nil {
-			return b, nil, nil
+		// A feed is told the counters before and after, which neither
+		// the latch's hot counters nor anyone else changes, and works out
+		// the change itself, off the latch. Without a feed this load is
+		// all the hot path pays.
+		if s.feed.Load() != nil {
+			told = changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: cur, Next: next}
 		}
-		c := changefeed.Change(app, id, seq, cur, next)
-		return b, &c, nil
+		return b, told, nil
 	}, l)
 	if err == nil {
 		s.census.changed(0, int64(added))

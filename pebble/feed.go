@@ -15,22 +15,25 @@ import (
 // fsync that covers its batch, and the writers waiting for one fsync wake
 // in any order. So the write queues its batch's commit, with the change,
 // on the store's one feed (package changefeed) right after applying it,
-// still under the latch: a group's changes are queued in Seq order. The
-// feed's goroutine waits for each commit in turn and tells its change
-// only if the commit is durable. A failed sync faults the store, and
-// every commit of that incarnation whose sync ends after the fault fails
-// too, so nothing more of it is told; changes made after a reopening are
-// told again, the feed being the store's, not the incarnation's. A write
-// answered with an error may yet have survived, and then the group's
-// next change is told with a Seq one past a change never told: a gap,
-// which tells a subscriber to read CounterState, as one made through
-// another node would.
+// still under the latch: a group's changes are queued in Seq order. Once
+// its sync has ended, outside the latch, the writer tells the feed, whose
+// goroutine takes the commits at the head of the queue that have ended
+// and tells the change of each that is durable. A failed sync faults the
+// store, and every commit of that incarnation whose sync ends after the
+// fault fails too, so nothing more of it is told; changes made after a
+// reopening are told again, the feed being the store's, not the
+// incarnation's. A write answered with an error may yet have survived,
+// and then the group's next change is told with a Seq one past a change
+// never told: a gap, which tells a subscriber to read CounterState, as
+// one made through another node would.
 //
-// Without a function set the feed is off: no change is worked out and
-// nothing is queued. With one, each write costs the feed a diff of at
-// most 20 counters and a queued entry; the queue is bounded, and a write
-// waits for room, holding its latch (changefeed.Feed.Add says why that
-// is right).
+// Without a function set the feed is off: nothing is worked out or
+// queued, and the hot path pays one atomic load. With one, a write adds
+// an entry to the queue under a mutex while it holds its latch, and the
+// feed's goroutine works out what the change set and removed from the
+// counters before and after it. The queue is bounded, and a write waits
+// for room, holding its latch (changefeed.Feed.Add says why that is
+// right).
 
 // OnChange implements tally.ChangeFeed. fn is called from one goroutine,
 // and must return quickly and must not call the store: a writer waiting

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
 // CreateGroup implements tally.Store.
@@ -121,14 +122,14 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 	defer s.closeMu.RUnlock()
 
 	var counters int64 // Counter keys the destroyed group held.
-	err := s.underTelling(func() (*pebble.Batch, *tally.Change, error) {
+	err := s.underTelling(func() (*pebble.Batch, changefeed.Change, error) {
 		rec, err := s.group(app, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, changefeed.Change{}, err
 		}
 		ar, err := s.appRecord(app)
 		if err != nil {
-			return nil, nil, err
+			return nil, changefeed.Change{}, err
 		}
 		ar.counts[rec.Type.Index()]--
 		// The census must lose the group's counters with it, and the
@@ -136,18 +137,18 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		// read.
 		cv, err := s.get(groupKey(tagCount, app, id))
 		if err != nil {
-			return nil, nil, err
+			return nil, changefeed.Change{}, err
 		}
 		if n, err := countersLen(cv); err == nil {
 			counters = n
 		}
-		var change *tally.Change
+		var told changefeed.Change
 		if s.feed.Load() != nil {
 			// A record that does not decode is no reason to keep a
 			// group its owner destroys, as with the census above; its
 			// end is told with Seq 0.
 			seq, _, _ := decodeCounters(cv)
-			change = &tally.Change{App: app, GroupID: id, Seq: seq, Destroyed: true}
+			told = changefeed.Change{App: app, GroupID: id, Seq: seq, Destroyed: true}
 		}
 
 		b := s.db.NewBatch()
@@ -157,9 +158,9 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		b.Delete(groupKey(tagCount, app, id), nil)
 		if err := s.destroyMembers(b, app, id); err != nil {
 			b.Close()
-			return nil, nil, err
+			return nil, changefeed.Change{}, err
 		}
-		return b, change, nil
+		return b, told, nil
 	}, s.appLatch(app), s.groupLatch(app, id))
 	if err == nil {
 		s.census.changed(-1, -counters)

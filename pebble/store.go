@@ -339,11 +339,13 @@ type commit struct {
 	err  error
 }
 
-// Durable waits for the batch's sync and reports whether the batch is
-// durable, for the feed (changefeed.Outcome).
-func (c *commit) Durable() bool {
-	<-c.done
-	return c.err == nil
+// Ended reports, without waiting, whether the batch's sync has ended and
+// whether the batch is durable, for the feed (changefeed.Outcome).
+func (c *commit) Ended() (ended, durable bool) {
+	if !c.isDone() {
+		return false, false
+	}
+	return true, c.err == nil
 }
 
 func (c *commit) isDone() bool {
@@ -389,32 +391,35 @@ func (c *commit) sync() error {
 // have read, for an answer (even ErrGroupNotFound) must not rest on a write
 // that a crash could take back. The caller has entered the store.
 func (s *Store) under(fn func() (*pebble.Batch, error), latches ...*latch) error {
-	return s.underTelling(func() (*pebble.Batch, *tally.Change, error) {
+	return s.underTelling(func() (*pebble.Batch, changefeed.Change, error) {
 		b, err := fn()
-		return b, nil, err
+		return b, changefeed.Change{}, err
 	}, latches...)
 }
 
 // underTelling is under for a write that changes a group's counters: fn
-// also returns the change its batch makes, or nil if the feed is off,
-// and the change goes to the feed once the batch is durable (feed.go).
-func (s *Store) underTelling(fn func() (*pebble.Batch, *tally.Change, error), latches ...*latch) error {
+// also returns the change its batch makes, none (no GroupID) if the feed
+// is off, and the change goes to the feed, to be told once the batch is
+// durable (feed.go).
+func (s *Store) underTelling(fn func() (*pebble.Batch, changefeed.Change, error), latches ...*latch) error {
 	for _, l := range latches {
 		l.mu.Lock()
 	}
 	b, change, err := fn()
 	var c *commit
 	var start time.Time
+	var feed *changefeed.Feed
 	if err == nil && b != nil {
 		for _, l := range latches {
 			l.writes++
 		}
 		start = time.Now()
 		c, err = s.apply(b)
-		if err == nil && change != nil {
+		if err == nil && change.GroupID != "" {
 			// Still under the latch, so that a group's changes are
 			// queued in the order of their Seqs.
-			s.feed.Load().Add(c, *change)
+			feed = s.feed.Load()
+			feed.Add(c, change)
 		}
 	}
 	var pending [2]*commit
@@ -431,6 +436,9 @@ func (s *Store) underTelling(fn func() (*pebble.Batch, *tally.Change, error), la
 	if c != nil {
 		err := c.sync()
 		s.metrics.committed(start)
+		if feed != nil {
+			feed.Ended()
+		}
 		return err
 	}
 	for _, p := range pending {

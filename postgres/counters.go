@@ -44,7 +44,7 @@ func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []stri
 
 // DeleteCounters implements tally.Store.
 func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys []string) error {
-	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]tally.Change, error) {
+	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]changefeed.Change, error) {
 		seq, cur, err := lockCounters(ctx, q, app, id)
 		if err != nil {
 			return nil, err
@@ -53,8 +53,9 @@ func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys 
 		if slices.Equal(cur, next) {
 			return nil, nil
 		}
-		change := changefeed.Change(app, id, seq+1, cur, next)
-		return []tally.Change{change}, writeCounters(ctx, q, app, id, seq+1, next)
+		seq++
+		change := changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: cur, Next: next}
+		return []changefeed.Change{change}, writeCounters(ctx, q, app, id, seq, next)
 	})
 }
 

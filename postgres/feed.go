@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/internal/changefeed"
@@ -17,8 +18,9 @@ import (
 // COMMIT, while it holds the group's row lock: so the transactions of one
 // group that this node runs, one after another behind that lock, queue
 // their changes in Seq order, though their COMMITs may return in any
-// order. The feed's goroutine waits for each transaction's COMMIT in turn
-// and tells its changes only if the COMMIT succeeded. A COMMIT that failed
+// order. The feed's goroutine tells the transactions at the head of the
+// queue as their COMMITs return, each one's changes only if its COMMIT
+// succeeded. A COMMIT that failed
 // or whose outcome is unknown (the connection lost) tells nothing: if it
 // did commit, the group's next change told comes with a gap in its Seqs,
 // as the changes made through other nodes do, and a subscriber reads
@@ -31,24 +33,27 @@ import (
 
 // commit is a transaction's COMMIT, for the feed to wait for.
 type commit struct {
-	done chan struct{}
-	ok   bool
+	state atomic.Int32 // 0 in flight, then committed or failed.
 }
 
-// end records the COMMIT's outcome; a nil commit, one that queued
-// nothing, ignores it.
+const (
+	committed = 1
+	failed    = 2
+)
+
+// end records the COMMIT's outcome.
 func (c *commit) end(ok bool) {
-	if c == nil {
-		return
+	if ok {
+		c.state.Store(committed)
+	} else {
+		c.state.Store(failed)
 	}
-	c.ok = ok
-	close(c.done)
 }
 
-// Durable implements changefeed.Outcome.
-func (c *commit) Durable() bool {
-	<-c.done
-	return c.ok
+// Ended implements changefeed.Outcome.
+func (c *commit) Ended() (ended, durable bool) {
+	s := c.state.Load()
+	return s != 0, s == committed
 }
 
 // OnChange implements tally.ChangeFeed. fn is called from one goroutine,

@@ -136,12 +136,12 @@ func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode 
 func (s *Store) applyUpdates(ctx context.Context, app uint32, id string, batch []*update) {
 	s.folds.txns.Add(1)
 	s.folds.updates.Add(int64(len(batch)))
-	err := s.writeTelling(ctx, func(ctx context.Context, q querier) ([]tally.Change, error) {
+	err := s.writeTelling(ctx, func(ctx context.Context, q querier) ([]changefeed.Change, error) {
 		seq, cur, err := lockCounters(ctx, q, app, id)
 		if err != nil {
 			return nil, err
 		}
-		var changes []tally.Change
+		var changes []changefeed.Change
 		next := cur
 		for _, u := range batch {
 			var n []tally.Counter
@@ -150,7 +150,7 @@ func (s *Store) applyUpdates(ctx context.Context, app uint32, id string, batch [
 				continue
 			}
 			seq++
-			changes = append(changes, changefeed.Change(app, id, seq, next, n))
+			changes = append(changes, changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: next, Next: n})
 			next = n
 		}
 		if len(changes) == 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
 // appCounts are the columns of tally_apps that count the groups of each
@@ -115,7 +116,7 @@ func insertMembers(ctx context.Context, q querier, app uint32, id string, ms []t
 // The feed tells the group's end with its last Seq, which the deleted
 // counters row held (0 without one).
 func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
-	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]tally.Change, error) {
+	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]changefeed.Change, error) {
 		// The app's row first, as CreateGroup takes it, so that the two
 		// never wait for each other in opposite orders.
 		if _, err := q.Exec(ctx, "SELECT 1 FROM tally_apps WHERE app = $1 FOR UPDATE", int64(app)); err != nil {
@@ -155,7 +156,7 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		if err != nil {
 			return nil, err
 		}
-		return []tally.Change{{App: app, GroupID: id, Seq: seq, Destroyed: true}}, nil
+		return []changefeed.Change{{App: app, GroupID: id, Seq: seq, Destroyed: true}}, nil
 	})
 }
 

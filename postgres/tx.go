@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
 // querier is what a call's statements run on: its transaction, or the pool
@@ -53,8 +54,8 @@ func (s *Store) read(ctx context.Context, fn func(context.Context, querier) erro
 // writeTelling runs fn as write does, and hands the changes of counters
 // that fn's run returns, in Seq order, to the feed once its transaction
 // has committed (feed.go). fn has locked the group's row.
-func (s *Store) writeTelling(ctx context.Context, fn func(context.Context, querier) ([]tally.Change, error)) error {
-	var changes []tally.Change
+func (s *Store) writeTelling(ctx context.Context, fn func(context.Context, querier) ([]changefeed.Change, error)) error {
+	var changes []changefeed.Change
 	return s.run(ctx, &writeTx, func(ctx context.Context, q querier) error {
 		var err error
 		changes, err = fn(ctx, q)
@@ -72,7 +73,7 @@ func (s *Store) writeTelling(ctx context.Context, fn func(context.Context, queri
 // cancellation, for pgx would cancel the statement in progress, and a
 // COMMIT cancelled while it waits for the synchronous standby is kept
 // locally and shown to other sessions without the standby's copy.
-func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error, told *[]tally.Change) error {
+func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error, told *[]changefeed.Change) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: call given up before it began: %w", err)
 	}
@@ -95,7 +96,7 @@ func (s *Store) run(ctx context.Context, opts *pgx.TxOptions, fn func(context.Co
 
 // once runs fn once. Its errors are fn's *tally.Error, or internal errors
 // that say whether the transaction may have committed (outcomeUnknown).
-func (s *Store) once(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error, told *[]tally.Change) error {
+func (s *Store) once(ctx context.Context, opts *pgx.TxOptions, fn func(context.Context, querier) error, told *[]changefeed.Change) error {
 	if opts == nil {
 		return internal(fn(ctx, s.pool))
 	}
@@ -114,14 +115,18 @@ func (s *Store) once(ctx context.Context, opts *pgx.TxOptions, fn func(context.C
 	// node are queued in Seq order; the feed tells them only if the
 	// COMMIT succeeds.
 	var c *commit
+	var f *changefeed.Feed
 	if told != nil && len(*told) > 0 {
-		if f := s.feed.Load(); f != nil {
-			c = &commit{done: make(chan struct{})}
-			f.Add(c, *told...)
+		if f = s.feed.Load(); f != nil {
+			c = &commit{}
+			f.AddAll(c, *told)
 		}
 	}
 	err = tx.Commit(ctx)
-	c.end(err == nil)
+	if c != nil {
+		c.end(err == nil)
+		f.Ended()
+	}
 	if err != nil {
 		// The server refuses a COMMIT with a serialization failure
 		// (CockroachDB does) only by rolling the transaction back.

@@ -30,11 +30,3 @@ func Diff(cur, next []tally.Counter) (set []tally.Counter, deleted []string) {
 	}
 	return set, deleted
 }
-
-// Change returns the change of group id of app to Seq seq, from counters
-// cur to next.
-func Change(app uint32, id string, seq uint64, cur, next []tally.Counter) tally.Change {
-	c := tally.Change{App: app, GroupID: id, Seq: seq}
-	c.Counters, c.Deleted = Diff(cur, next)
-	return c
-}

@@ -3,6 +3,7 @@ package changefeed
 import (
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,50 +12,76 @@ import (
 
 // write is an Outcome that a test ends when it likes.
 type write struct {
-	done chan struct{}
-	ok   bool
+	f     *Feed
+	state atomic.Int32 // 0 while in flight, 1 durable, 2 failed.
 }
 
-func newWrite() *write { return &write{done: make(chan struct{})} }
+func (w *write) Ended() (ended, durable bool) {
+	s := w.state.Load()
+	return s != 0, s == 1
+}
 
-func (w *write) end(ok bool) { w.ok = ok; close(w.done) }
+func (w *write) end(durable bool) {
+	if durable {
+		w.state.Store(1)
+	} else {
+		w.state.Store(2)
+	}
+	w.f.Ended()
+}
 
-func (w *write) Durable() bool { <-w.done; return w.ok }
+// add queues a write with one increase of counter n to seq.
+func add(f *Feed, seq uint64) *write {
+	w := &write{f: f}
+	f.Add(w, increase(seq))
+	return w
+}
+
+func increase(seq uint64) Change {
+	return Change{App: 1, GroupID: "g", Seq: seq,
+		Cur: []tally.Counter{{Key: "n", Value: int64(seq) - 1}}, Next: []tally.Counter{{Key: "n", Value: int64(seq)}}}
+}
 
 // recorder keeps what a feed told, and checks that it is told from one
 // goroutine at a time.
 type recorder struct {
 	mu     sync.Mutex
 	busy   bool
-	seqs   []uint64
-	told   chan struct{}
-	failed string
+	told   []tally.Change
+	each   chan struct{}
+	breach string
 }
 
-func newRecorder() *recorder { return &recorder{told: make(chan struct{}, 100)} }
+func newRecorder() *recorder { return &recorder{each: make(chan struct{}, 100)} }
 
 func (r *recorder) fn(c tally.Change) {
 	r.mu.Lock()
 	if r.busy {
-		r.failed = "told from two goroutines at once"
+		r.breach = "told from two goroutines at once"
 	}
 	r.busy = true
 	r.mu.Unlock()
 	time.Sleep(time.Microsecond)
 	r.mu.Lock()
 	r.busy = false
-	r.seqs = append(r.seqs, c.Seq)
+	r.told = append(r.told, c)
 	r.mu.Unlock()
-	r.told <- struct{}{}
+	r.each <- struct{}{}
 }
 
-func (r *recorder) got() []uint64 {
+func (r *recorder) seqs(t *testing.T) []uint64 {
+	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]uint64(nil), r.seqs...)
+	if r.breach != "" {
+		t.Fatal(r.breach)
+	}
+	var out []uint64
+	for _, c := range r.told {
+		out = append(out, c.Seq)
+	}
+	return out
 }
-
-func change(seq uint64) tally.Change { return tally.Change{App: 1, GroupID: "g", Seq: seq} }
 
 // TestFeedOrder ends queued writes out of order, one of them failed: the
 // feed tells the durable ones in the order they were queued, the failed
@@ -62,27 +89,41 @@ func change(seq uint64) tally.Change { return tally.Change{App: 1, GroupID: "g",
 func TestFeedOrder(t *testing.T) {
 	r := newRecorder()
 	f := New(r.fn, Size)
-	ws := []*write{newWrite(), newWrite(), newWrite(), newWrite()}
-	f.Add(ws[0], change(1), change(2))
-	f.Add(ws[1], change(3))
-	f.Add(ws[2], change(4))
-	f.Add(ws[3], change(5))
+	first := &write{f: f}
+	f.AddAll(first, []Change{increase(1), increase(2)})
+	ws := []*write{first, add(f, 3), add(f, 4), add(f, 5)}
 
 	ws[3].end(true)
 	ws[1].end(false)
 	select {
-	case <-r.told:
-		t.Fatalf("told %v before the first write ended", r.got())
+	case <-r.each:
+		t.Fatalf("told %v before the first write ended", r.seqs(t))
 	case <-time.After(20 * time.Millisecond):
 	}
 	ws[2].end(true)
 	ws[0].end(true)
 	f.Close()
-	if got, want := r.got(), []uint64{1, 2, 4, 5}; !reflect.DeepEqual(got, want) {
+	if got, want := r.seqs(t), []uint64{1, 2, 4, 5}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("told %v, want %v", got, want)
 	}
-	if r.failed != "" {
-		t.Fatal(r.failed)
+	want := tally.Change{App: 1, GroupID: "g", Seq: 5, Counters: []tally.Counter{{Key: "n", Value: 5}}}
+	if got := r.told[3]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("told %+v, want %+v", got, want)
+	}
+}
+
+// TestFeedTellsDestroyed tells a destroyed group as it was queued, with no
+// counters whatever the change held.
+func TestFeedTellsDestroyed(t *testing.T) {
+	r := newRecorder()
+	f := New(r.fn, Size)
+	w := &write{f: f}
+	f.Add(w, Change{App: 1, GroupID: "g", Seq: 7, Cur: []tally.Counter{{Key: "n", Value: 1}}, Destroyed: true})
+	w.end(true)
+	f.Close()
+	want := []tally.Change{{App: 1, GroupID: "g", Seq: 7, Destroyed: true}}
+	if !reflect.DeepEqual(r.told, want) {
+		t.Fatalf("told %+v, want %+v", r.told, want)
 	}
 }
 
@@ -99,28 +140,46 @@ func TestFeedBackpressure(t *testing.T) {
 		told = append(told, c.Seq)
 		mu.Unlock()
 	}, 2)
-	durable := &write{done: make(chan struct{}), ok: true}
-	close(durable.done)
 	// The dispatcher takes the first and waits in the function; two more
 	// fill the queue.
 	for seq := uint64(1); seq <= 3; seq++ {
-		f.Add(durable, change(seq))
+		add(f, seq).end(true)
 	}
-	added := make(chan struct{})
-	go func() {
-		f.Add(durable, change(4))
-		close(added)
-	}()
+	added := make(chan *write)
+	go func() { added <- add(f, 4) }()
 	select {
 	case <-added:
 		t.Fatal("Add returned while the queue was full")
 	case <-time.After(50 * time.Millisecond):
 	}
 	close(release)
-	<-added
+	(<-added).end(true)
 	f.Close()
 	if want := []uint64{1, 2, 3, 4}; !reflect.DeepEqual(told, want) {
 		t.Fatalf("told %v, want %v", told, want)
+	}
+}
+
+// TestFeedCloseWaits closes a feed with a write still in flight: Close
+// waits for it, and tells it.
+func TestFeedCloseWaits(t *testing.T) {
+	r := newRecorder()
+	f := New(r.fn, Size)
+	w := add(f, 1)
+	closed := make(chan struct{})
+	go func() {
+		f.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned before the write in flight ended")
+	case <-time.After(20 * time.Millisecond):
+	}
+	w.end(true)
+	<-closed
+	if got := r.seqs(t); !reflect.DeepEqual(got, []uint64{1}) {
+		t.Fatalf("told %v, want [1]", got)
 	}
 }
 
@@ -129,23 +188,51 @@ func TestFeedBackpressure(t *testing.T) {
 func TestFeedSetFunc(t *testing.T) {
 	first, second := newRecorder(), newRecorder()
 	f := New(first.fn, Size)
-	w := func(seq uint64) {
-		d := newWrite()
-		f.Add(d, change(seq))
-		d.end(true)
-	}
-	w(1)
-	<-first.told
+	add(f, 1).end(true)
+	<-first.each
 	f.SetFunc(second.fn)
-	w(2)
-	<-second.told
+	add(f, 2).end(true)
+	<-second.each
 	f.SetFunc(nil)
-	w(3)
+	add(f, 3).end(true)
 	f.Close()
-	if got := first.got(); !reflect.DeepEqual(got, []uint64{1}) {
+	if got := first.seqs(t); !reflect.DeepEqual(got, []uint64{1}) {
 		t.Fatalf("the first function was told %v, want [1]", got)
 	}
-	if got := second.got(); !reflect.DeepEqual(got, []uint64{2}) {
+	if got := second.seqs(t); !reflect.DeepEqual(got, []uint64{2}) {
 		t.Fatalf("the second function was told %v, want [2]", got)
+	}
+}
+
+// TestFeedManyWriters queues writes from many goroutines that end them in
+// any order: every durable one is told once, in the order queued.
+func TestFeedManyWriters(t *testing.T) {
+	var mu sync.Mutex // Orders the writers' Adds, as a group's latch does.
+	var next uint64
+	var told []uint64
+	f := New(func(c tally.Change) { told = append(told, c.Seq) }, 8)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 200 {
+				mu.Lock()
+				next++
+				seq := next
+				w := add(f, seq)
+				mu.Unlock()
+				time.Sleep(time.Duration(seq%3) * time.Microsecond)
+				w.end(true)
+			}
+		})
+	}
+	wg.Wait()
+	f.Close()
+	if len(told) != 16*200 {
+		t.Fatalf("told %d changes, want %d", len(told), 16*200)
+	}
+	for i, seq := range told {
+		if seq != uint64(i+1) {
+			t.Fatalf("change %d told is #%d", i+1, seq)
+		}
 	}
 }
