@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/jsonstr"
 )
 
 // answer builds a response body. Handlers append their fields after the
@@ -91,49 +91,5 @@ func (a *answer) groupPage(page tally.GroupPage) {
 	a.uint("Next", page.Next)
 }
 
-const hex = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Control characters, quotes and
-// backslashes are escaped; invalid UTF-8 (which only an internal message
-// could hold, since request bodies are checked) becomes U+FFFD so that the
-// answer is always valid JSON.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s as a JSON string; see jsonstr.Append.
+func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s) }
