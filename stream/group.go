@@ -1,0 +1,261 @@
+package stream
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/tallyserver/tally"
+)
+
+// groupKey names a group across apps.
+type groupKey struct {
+	app uint32
+	id  string
+}
+
+// group is the hub's view of one watched group: its latest state, as far
+// as the changes told and the reads made show it, and its subscribers.
+// The hub keeps a group only while someone watches it.
+//
+// The state is known once a read has come back that, with the changes
+// told since, makes a whole state. Until then (at the start, and after a
+// gap in the changes), the changes told are kept conflated in pending: a
+// change holds absolute values, so applying the last value of each key
+// set and removing each key deleted, over any state whose Seq lies
+// between the first pending change's and the last's, gives the state
+// after the last. That lets a read overtake any number of changes.
+type group struct {
+	key groupKey
+
+	mu sync.Mutex
+	// subs are the subscribers, each with its entry for the group.
+	subs map[*Sub]*entry
+	// gone says the group has left the hub: destroyed, or no longer
+	// watched. A read that comes back after is dropped.
+	gone bool
+
+	// known says seq and counters are a whole state; otherwise seq is
+	// the last pending change's (0 when none is pending).
+	known    bool
+	seq      uint64
+	counters []tally.Counter // sorted; replaced, never changed in place
+	// full caches the head of the full state's message, up to and with
+	// its GroupCounter, while the state stays as it is.
+	full []byte
+
+	// pendFrom is the Seq of the first pending change, 0 when none is;
+	// pendSet and pendDel are the pending changes conflated.
+	pendFrom uint64
+	pendSet  []tally.Counter
+	pendDel  []string
+
+	// started counts the reads begun, and done is the number of the last
+	// one that came back; reading says one is under way, and again that
+	// another must follow it, for it began too early for someone.
+	started, done  uint64
+	reading, again bool
+	// backoff is the wait before the read after a failed one.
+	backoff time.Duration
+}
+
+// Bounds of the wait before a failed read is tried again: a store that
+// cannot answer (a database out of reach) is asked again and again while
+// someone watches, but not in a tight loop.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// apply takes one change of the group's counters, told by the feed, and
+// passes it on. The caller holds g.mu.
+func (g *group) apply(h *Hub, c *tally.Change) {
+	if !g.known {
+		g.hold(h, c)
+		return
+	}
+	switch {
+	case c.Seq <= g.seq:
+		// Told before, or overtaken by a read: nothing new.
+		return
+	case c.Seq > g.seq+1:
+		// Some change was not told (made through another node, or a
+		// write whose outcome could not be known): only a read can say
+		// what the state is now.
+		g.known, g.full, g.seq = false, nil, 0
+		g.hold(h, c)
+		for s, e := range g.subs {
+			s.owe(e)
+		}
+		return
+	}
+	set := append([]tally.Counter(nil), c.Counters...)
+	del := append([]string(nil), c.Deleted...)
+	g.counters = applied(g.counters, set, del)
+	g.seq, g.full = c.Seq, nil
+	d := &delta{msg: changeMessage(g.key.id, c.Seq, set, del), set: set, del: del}
+	for s, e := range g.subs {
+		s.push(e, d)
+	}
+}
+
+// hold keeps a change while the state is not known, and sees that a read
+// is coming. The caller holds g.mu.
+func (g *group) hold(h *Hub, c *tally.Change) {
+	switch {
+	case g.pendFrom != 0 && c.Seq <= g.seq:
+		return
+	case g.pendFrom == 0 || c.Seq > g.seq+1:
+		// Start again from this change: a read will have to reach back
+		// to it.
+		g.pendFrom, g.pendSet, g.pendDel = c.Seq, nil, nil
+	}
+	for _, ct := range c.Counters {
+		g.pendDel = dropKey(g.pendDel, ct.Key)
+		g.pendSet = setCounter(g.pendSet, ct)
+	}
+	for _, k := range c.Deleted {
+		g.pendSet = dropCounter(g.pendSet, k)
+		g.pendDel = addKey(g.pendDel, k)
+	}
+	g.seq = c.Seq
+	if !g.reading {
+		// A read under way is enough: when it comes back too old for the
+		// changes kept, readDone reads again.
+		g.startRead(h)
+	}
+}
+
+// startRead begins a read of the group unless one is under way, in which
+// case another follows it. It returns the number of a read that begins
+// now or later, whose result will include every change durable now. The
+// caller holds g.mu.
+func (g *group) startRead(h *Hub) uint64 {
+	if g.reading {
+		g.again = true
+		return g.started + 1
+	}
+	g.reading = true
+	g.started++
+	n := g.started
+	h.reads.Add(1)
+	go h.read(g, n, 0)
+	return n
+}
+
+// readDone takes the result of read n. The caller holds g.mu.
+func (g *group) readDone(h *Hub, n, seq uint64, counters []tally.Counter, err error) {
+	g.reading = false
+	if g.gone {
+		return
+	}
+	if err != nil {
+		if _, ok := errors.AsType[*tally.Error](err); ok {
+			// The group is missing or is a Community: it was destroyed,
+			// perhaps re-created, since the subscriber was let in, and
+			// its last change is on its way or was never told.
+			g.finish(g.seq)
+			return
+		}
+		// The store cannot answer now. Try again later, with this read's
+		// waiters still waiting; the again flag keeps its value.
+		g.backoff = min(max(2*g.backoff, minBackoff), maxBackoff)
+		g.reading = true
+		h.reads.Add(1)
+		go h.read(g, n, g.backoff)
+		return
+	}
+	g.backoff = 0
+	g.done = n
+	switch {
+	case g.known && seq > g.seq:
+		// Changes reached the store that the feed did not tell, and
+		// showed no gap yet: every subscriber needs the state anew.
+		g.counters, g.seq, g.full = counters, seq, nil
+		for s, e := range g.subs {
+			s.owe(e)
+		}
+	case g.known:
+		// The hub's state is as new as the read's, or newer.
+	case g.pendFrom == 0 || seq >= g.seq:
+		g.counters, g.seq, g.known = counters, seq, true
+	case seq+1 >= g.pendFrom:
+		g.counters, g.known = applied(counters, g.pendSet, g.pendDel), true
+	default:
+		// The read is older than the first change kept: read again.
+		g.again = true
+	}
+	if g.known {
+		g.pendFrom, g.pendSet, g.pendDel = 0, nil, nil
+	}
+	if g.again {
+		g.again = false
+		g.startRead(h)
+	}
+	for s := range g.subs {
+		s.wakeUp()
+	}
+}
+
+// finish ends the group for every subscriber: each is owed a last message
+// saying it is destroyed, at Seq seq. The caller holds g.mu, and makes the
+// hub forget the group once it has let go of g.mu.
+func (g *group) finish(seq uint64) {
+	g.gone = true
+	msg := destroyedMessage(g.key.id, seq)
+	for s, e := range g.subs {
+		s.end(e, msg)
+	}
+}
+
+// fullHead returns the head of the message of the group's whole state,
+// which every subscriber owed it shares. The caller holds g.mu, and the
+// state is known.
+func (g *group) fullHead() []byte {
+	if g.full == nil {
+		b := appendHead(make([]byte, 0, 64+len(g.key.id)+32*len(g.counters)), g.key.id, g.seq)
+		g.full = appendCounters(b, g.counters)
+	}
+	return g.full
+}
+
+// read waits for wait, then reads the group's state for read n, at most
+// Hub.ReadConcurrency at a time, and hands the result to the group.
+func (h *Hub) read(g *group, n uint64, wait time.Duration) {
+	defer h.reads.Done()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-h.ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+	select {
+	case h.readSlots <- struct{}{}:
+	case <-h.ctx.Done():
+		return
+	}
+	g.mu.Lock()
+	gone := g.gone
+	g.mu.Unlock()
+	if gone || h.ctx.Err() != nil {
+		<-h.readSlots
+		return
+	}
+	seq, counters, err := h.reader(h.ctx, g.key.app, g.key.id)
+	<-h.readSlots
+	if h.ctx.Err() != nil {
+		// The hub is closed: nobody waits for this read, and the store
+		// may be closing under it.
+		return
+	}
+	g.mu.Lock()
+	g.readDone(h, n, seq, counters, err)
+	gone = g.gone
+	g.mu.Unlock()
+	if gone {
+		h.forget(g)
+	}
+}
