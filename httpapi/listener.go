@@ -59,6 +59,11 @@ type conn struct {
 	// net/http refused because it was cut short by a timeout or by the
 	// client's end of input from one that arrived whole but malformed.
 	readErr error
+	// hijacked says a handler has taken the connection over (a
+	// WebSocket): what it reads is no request head any more, and is not
+	// kept. The hook sets it before the handler has the connection, so
+	// it needs no lock.
+	hijacked bool
 	// handled is set while a handler answers the current request, from
 	// when it starts until the connection goes idle, by which time its
 	// answer has been written whole. An answer written then is the
@@ -80,7 +85,7 @@ func (c *conn) headCap() int { return c.lim.MaxHeaderBytes + 4<<10 }
 func (c *conn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.readErr = err
-	if n > 0 {
+	if n > 0 && !c.hijacked {
 		if room := c.headCap() - len(c.head); room > 0 {
 			c.head = append(c.head, p[:min(n, room)]...)
 		}
@@ -120,8 +125,16 @@ func (c *conn) CloseWrite() error {
 // a connection idle when it has finished a request, body included, and
 // before it reads the next: what the connection reads from then on is the
 // next request. A connection starts with nothing kept, so the first
-// request needs no hook.
+// request needs no hook. A hijacked connection reads no more requests.
 func trackRequestStart(c net.Conn, state http.ConnState) {
+	if state == http.StateHijacked {
+		// A WebSocket may stay open for days: give back its head, and
+		// keep nothing more of it.
+		if hc, ok := c.(*conn); ok {
+			hc.hijacked, hc.head = true, nil
+		}
+		return
+	}
 	if state != http.StateIdle {
 		return
 	}
