@@ -83,6 +83,20 @@ func unescapeQuery(s string) (string, error) {
 // authenticate finds the app and checks that the caller is one of its
 // admins holding a UserSig valid at now.
 func (s *Server) authenticate(q query, now time.Time) (*appState, error) {
+	st, err := s.authenticateUser(q, now)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsAdmin(q.identifier) {
+		return nil, tally.Errorf(tally.ErrNotAdmin, "identifier %q is not an admin of app %d", q.identifier, st.SDKAppID)
+	}
+	return st, nil
+}
+
+// authenticateUser finds the app and checks that the caller, any user of
+// it, holds a UserSig valid at now: the stream's authentication, and the
+// REST API's but for the admin.
+func (s *Server) authenticateUser(q query, now time.Time) (*appState, error) {
 	if q.sdkappid == "" {
 		return nil, tally.Errorf(tally.ErrMissingSDKAppID, "sdkappid is missing from the URL")
 	}
@@ -105,9 +119,6 @@ func (s *Server) authenticate(q query, now time.Time) (*appState, error) {
 	}
 	if err := st.verify(q.usersig, q.identifier, now); err != nil {
 		return nil, err
-	}
-	if !st.IsAdmin(q.identifier) {
-		return nil, tally.Errorf(tally.ErrNotAdmin, "identifier %q is not an admin of app %d", q.identifier, id)
 	}
 	return st, nil
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,6 +89,14 @@ func startHarness(t testing.TB, harden func(srv *httptest.Server, server *httpap
 	}
 	srv.Start()
 	t.Cleanup(func() {
+		// Streams a test left open end first: a WebSocket's connection
+		// is no longer the test server's to close, and the hub must stop
+		// reading before the store closes.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := server.CloseStreams(ctx); err != nil {
+			t.Errorf("closing the streams: %v", err)
+		}
 		// Slow clients a test left behind must not hold Close up.
 		srv.CloseClientConnections()
 		srv.Close()

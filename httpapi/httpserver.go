@@ -65,7 +65,8 @@ func (lim Limits) withDefaults() Limits {
 // ConnState and ConnContext hooks set here to tell where each request
 // starts and which answers are h's (a caller that sets its own must call
 // the ones it replaces). log receives net/http's own complaints, at
-// warning level.
+// warning level. When h is a *Server, Shutdown ends its streams first;
+// then Server.CloseStreams waits for them.
 //
 // The server does not cap the number of connections. A cap would let a
 // client that opens that many idle or slowloris connections shut everyone
@@ -80,7 +81,7 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, lim Limits) *http.Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	lim = lim.withDefaults()
-	return &http.Server{
+	srv := &http.Server{
 		Handler:           handled(h),
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		ReadTimeout:       lim.ReadTimeout,
@@ -94,4 +95,10 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, lim Limits) *http.Server {
 		ConnState:                    trackRequestStart,
 		ConnContext:                  withConn,
 	}
+	if api, ok := h.(*Server); ok {
+		// Shutdown waits for every request to end, and a stream ends
+		// only when told to.
+		srv.RegisterOnShutdown(api.endStreams)
+	}
+	return srv
 }

@@ -36,9 +36,10 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	rateLimited *prometheus.CounterVec
 	oldKeyCalls *prometheus.CounterVec
+	streams     prometheus.Gauge
 
 	// byCode and latency are indexed by command.index, with the last
-	// entry for unknownCommand. (They are slices because an array sized
+	// entries for unknownCommand and streamCommand. (They are slices because an array sized
 	// by len(commands) would make the types refer to each other.)
 	byCode  [][]prometheus.Counter
 	latency []prometheus.Observer
@@ -63,8 +64,12 @@ func newMetrics() *metrics {
 			Name: "tally_usersig_old_key_total",
 			Help: "REST calls admitted with a UserSig made with the app's old_secret_key: while it rises, some client has not moved to secret_key yet.",
 		}, []string{"sdkappid"}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tally_streams_open",
+			Help: "Live counter streams open now, Server-Sent Events and WebSockets.",
+		}),
 	}
-	all := append(commands[:], unknownCommand)
+	all := append(commands[:], unknownCommand, streamCommand)
 	m.byCode = make([][]prometheus.Counter, len(all))
 	m.latency = make([]prometheus.Observer, len(all))
 	for _, cmd := range all {
@@ -119,6 +124,7 @@ func (s *Server) Describe(ch chan<- *prometheus.Desc) {
 	s.metrics.duration.Describe(ch)
 	s.metrics.rateLimited.Describe(ch)
 	s.metrics.oldKeyCalls.Describe(ch)
+	s.metrics.streams.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -127,4 +133,5 @@ func (s *Server) Collect(ch chan<- prometheus.Metric) {
 	s.metrics.duration.Collect(ch)
 	s.metrics.rateLimited.Collect(ch)
 	s.metrics.oldKeyCalls.Collect(ch)
+	s.metrics.streams.Collect(ch)
 }

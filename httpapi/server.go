@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/stream"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -42,19 +43,34 @@ type Server struct {
 	// such as promhttp.HandlerFor a registry that holds the server.
 	Metrics http.Handler
 
+	// Streams bounds the live counter streams; set it before serving.
+	Streams StreamLimits
+
 	metrics *metrics
 	parsers fastjson.ParserPool
 	calls   sync.Pool // of *call
+	// hub fans the store's changes out to the streams; nil when the store
+	// tells of none.
+	hub     *stream.Hub
+	streams streams
 }
 
 // NewServer returns a server for apps on store. apps must have passed
-// tally.App.Validate.
+// tally.App.Validate. When the store tells of its changes (a
+// tally.ChangeFeed), the server takes them for its streams: a store tells
+// one function, so of servers made on one store, the last one made serves
+// streams.
 func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{store: store, log: log, Now: time.Now, metrics: newMetrics()}
 	s.ledger, _ = store.(tally.RateLedger)
+	s.streams.open = make(map[*liveStream]struct{})
+	if feed, ok := store.(tally.ChangeFeed); ok {
+		s.hub = stream.New(feed.CounterState, stream.Options{})
+		feed.OnChange(s.hub.Publish)
+	}
 	s.SetApps(apps)
 	return s
 }
@@ -64,7 +80,9 @@ func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 // with, and every later call sees the new ones. An app that stays keeps its
 // rate windows when its limits are unchanged, its verified UserSigs when its
 // keys are, and its rate-limit counters; those of an app that is gone are
-// dropped.
+// dropped. Open streams stay open, unless the new apps would not let them
+// in: their app is gone or disabled, their UserSig no longer verifies (its
+// key was removed), or they watch as an admin who no longer is one.
 func (s *Server) SetApps(apps []tally.App) {
 	s.setAppsMu.Lock()
 	defer s.setAppsMu.Unlock()
@@ -82,6 +100,7 @@ func (s *Server) SetApps(apps []tally.App) {
 			s.metrics.forget(id)
 		}
 	}
+	s.recheckStreams(s.Now())
 }
 
 func (s *Server) app(id uint32) *appState { return (*s.apps.Load())[id] }
@@ -99,6 +118,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.Metrics.ServeHTTP(w, r)
 			return
 		}
+	case StreamPath:
+		s.serveStream(w, r)
+		return
 	}
 	start := time.Now()
 	id := s.requestID(r)
@@ -110,13 +132,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logFailure(r, c, id, code, err)
 		c.answer.fail(err)
 	}
-	body := c.answer.end()
+	writeAnswer(w, id, c.answer.end())
+	s.metrics.observe(c.cmd, code, time.Since(start))
+}
+
+// writeAnswer writes an envelope, body, as the answer of request id.
+func writeAnswer(w http.ResponseWriter, id string, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json; charset=utf-8"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	h[RequestIDHeader] = []string{id}
 	w.Write(body)
-	s.metrics.observe(c.cmd, code, time.Since(start))
 }
 
 // health answers /healthz: 200 "ok", or 503 with the reason when the store
