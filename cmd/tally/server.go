@@ -194,8 +194,9 @@ func (m *Main) Err() <-chan error { return m.served }
 
 // Close stops the server gracefully: no new connections, requests in
 // flight answered (each has its write durable before its answer, so
-// nothing more needs syncing), then the store closed. It waits
-// shutdownWait at most for the requests.
+// nothing more needs syncing), streams ended (each told so, and given a
+// second to take it), then the store closed. It waits shutdownWait at
+// most for the requests and streams.
 func (m *Main) Close() error {
 	m.log.Info("shutting down", "wait", shutdownWait)
 	if m.stopWatch != nil {
@@ -205,6 +206,13 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	if err := m.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		m.release()
+		return err
+	}
+	// Shutdown ended the streams, but does not wait for a WebSocket,
+	// whose connection is no longer the server's; nor may the hub read
+	// the store once it is closed.
+	if err := m.api.CloseStreams(ctx); err != nil {
 		m.release()
 		return err
 	}
