@@ -20,6 +20,9 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, ls *liveStream
 	// that watches for the client to go, which ends the stream, through
 	// r's context, when it does.)
 	ls.attach(rc.SetWriteDeadline)
+	if c, ok := r.Context().Value(connKey{}).(*conn); ok {
+		limitSendBuffer(c)
+	}
 	h := w.Header()
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -32,6 +34,33 @@ const (
 	DefaultStreamHeartbeat = 15 * time.Second
 	DefaultStreamCutoff    = 30 * time.Second
 )
+
+// streamSendBuffer is the kernel's send buffer of a stream's connection
+// (SO_SNDBUF). Left alone, the kernel grows a connection's buffer, up to
+// tcp_wmem's maximum (4 MiB on many systems), while its client is slow, so
+// that a client that stops reading holds megabytes of the machine's memory
+// until the buffer fills and the cutoff runs. A stream's messages are
+// small and its hub conflates them; 64 KiB holds many and bounds that.
+const streamSendBuffer = 64 << 10
+
+// limitSendBuffer sets c's send buffer to streamSendBuffer, when c is a
+// TCP connection, perhaps under TLS and this package's listener: when the
+// server is served as NewHTTPServer and WrapListener make it.
+func limitSendBuffer(c net.Conn) {
+	for {
+		switch x := c.(type) {
+		case *conn:
+			c = x.Conn
+		case *tls.Conn:
+			c = x.NetConn()
+		case *net.TCPConn:
+			x.SetWriteBuffer(streamSendBuffer)
+			return
+		default:
+			return
+		}
+	}
+}
 
 // streamEndGrace bounds the last writes of a stream that the server ends
 // (its goodbye, a WebSocket's close handshake), and any write under way

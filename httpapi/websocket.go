@@ -44,6 +44,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, ls *live
 	// stays on the hijacked connection, and would fail the library's own
 	// writes, a pong or a close; the stream sets its own.
 	nc.SetDeadline(time.Time{})
+	limitSendBuffer(nc)
 	ls.attach(nc.SetWriteDeadline)
 	// The client sends nothing but pongs and its close; CloseRead reads
 	// them, and its context is done when the connection is.

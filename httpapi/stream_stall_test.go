@@ -1,0 +1,99 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tallyserver/tally/httpapi"
+)
+
+// TestStreamStalledSubscribers opens 100 streams whose clients never read
+// a byte, on a group a writer updates: the writer goes about as fast as
+// alone, the streams are cut off once their connections' buffers are full
+// (the server caps its side's at 64 KiB) and the cutoff has passed, and
+// every goroutine they had is gone after.
+func TestStreamStalledSubscribers(t *testing.T) {
+	const (
+		stalled = 100
+		writes  = 200
+		cutoff  = time.Second
+	)
+	h := newStreamHarness(t, &httpapi.Limits{}, httpapi.StreamLimits{Cutoff: cutoff})
+	id := h.createGroup(t, appMain, "AVChatRoom", "")
+	// Twenty keys of 100 bytes, all changed by every write: a message of
+	// 2.6 KB, so that a connection's buffers fill after a few dozen.
+	var cs []counter
+	for i := range 20 {
+		cs = append(cs, counter{fmt.Sprintf("%02d%s", i, strings.Repeat("k", 98)), 1})
+	}
+	write := func(n int) time.Duration {
+		start := time.Now()
+		for range n {
+			h.increase(t, appMain, id, cs...)
+		}
+		return time.Since(start)
+	}
+	write(50) // warm up the store and the client's connection
+	alone := write(writes)
+	goroutines := runtime.NumGoroutine()
+
+	u, err := url.Parse(h.streamURL(appMain, "viewer", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range stalled {
+		c, err := net.Dial("tcp", h.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "the stalled streams to open", func() bool { return h.server.OpenStreams() == stalled })
+	opened := time.Now()
+
+	with := write(writes)
+	t.Logf("%d writes: %v alone (%v each), %v with %d stalled subscribers (%v each)",
+		writes, alone, alone/writes, with, stalled, with/writes)
+	if with > 3*alone+200*time.Millisecond {
+		t.Errorf("the writer took %v with %d stalled subscribers, against %v alone", with, stalled, alone)
+	}
+
+	// Every stream has had more than its buffers hold: each is cut off
+	// within the cutoff of its write blocking.
+	waitFor(t, 10*time.Second, "the stalled streams to be cut off", func() bool { return h.server.OpenStreams() == 0 })
+	t.Logf("all %d cut off %v after they opened (cutoff %v)", stalled, time.Since(opened).Round(time.Millisecond), cutoff)
+	if groups, subs := h.server.Hub().Len(); groups != 0 || subs != 0 {
+		t.Errorf("the hub still has %d groups and %d subscriptions", groups, subs)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	waitFor(t, 10*time.Second, "the goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutines+2 })
+	t.Logf("goroutines: %d before the stalled streams, %d after", goroutines, runtime.NumGoroutine())
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
