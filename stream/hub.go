@@ -121,11 +121,11 @@ func (h *Hub) Publish(c tally.Change) {
 }
 
 // Subscribe watches the groups ids of app, each once however often it is
-// named. The subscription's first message of each group is its whole
-// state as of a read that begins after Subscribe is called, with every
-// change told since applied; so it holds every change durable before the
-// call, and the changes after follow it. On a closed hub the
-// subscription has ended already.
+// named. The subscription's first messages are the groups' whole states,
+// in the order named, each as of a read that begins after Subscribe is
+// called, with every change told since applied; so it holds every change
+// durable before the call, and the changes after follow it. On a closed
+// hub the subscription has ended already.
 func (h *Hub) Subscribe(app uint32, ids []string) *Sub {
 	s := &Sub{h: h, ring: make([]item, h.queue), wake: make(chan struct{}, 1)}
 	h.mu.Lock()
@@ -153,10 +153,11 @@ func (h *Hub) Subscribe(app uint32, ids []string) *Sub {
 			h.groups[key] = g
 			g.mu.Lock()
 		}
-		e := &entry{g: g, stale: true}
+		e := &entry{g: g, stale: true, fresh: true}
 		s.mu.Lock()
 		s.entries = append(s.entries, e)
 		s.owed++
+		s.starting++
 		s.mu.Unlock()
 		g.subs[s] = e
 		e.need = g.startRead(h)

@@ -69,6 +69,48 @@ func mustNext(t *testing.T, s *Sub) []byte {
 	}
 }
 
+// TestSnapshotsFirst: a subscription's first messages are its groups'
+// states in the order named, though the first group's read comes back
+// last and the others change meanwhile.
+func TestSnapshotsFirst(t *testing.T) {
+	m := newModel(t, Options{})
+	for _, id := range []string{"a", "b", "c"} {
+		m.create(id)
+	}
+	parked, release := m.hold("a")
+	s := m.hub.Subscribe(testApp, []string{"a", "b", "c"})
+	defer s.Close()
+	parked()
+	m.set("b", "k", 1)
+	m.set("c", "k", 1)
+	time.Sleep(20 * time.Millisecond)
+	if b, ok := s.Next(); ok {
+		t.Fatalf("%s before the first group's state", b)
+	}
+	release()
+	var got []string
+	v := newView()
+	for range 3 {
+		msg := decode(t, mustNext(t, s))
+		if err := v.take(msg); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s%d", msg.GroupId, msg.Seq))
+	}
+	// b and c may be read before or after their change: either way their
+	// first message is their state, and the change follows it if the
+	// state is older.
+	if got[0] != "a0" || got[1][0] != 'b' || got[2][0] != 'c' {
+		t.Fatalf("messages %v, want the states of a, b and c first", got)
+	}
+	settle(t, m, s, v)
+	for _, id := range []string{"b", "c"} {
+		if v.counters[id]["k"] != 1 {
+			t.Errorf("group %s ends on %v, want k=1", id, v.counters[id])
+		}
+	}
+}
+
 // TestHandoff holds the first read back while changes are told, and lets
 // it come back older than them, or newer: either way the subscriber's
 // first message is the state after the last change, and no change is
@@ -79,7 +121,7 @@ func TestHandoff(t *testing.T) {
 			m := newModel(t, Options{})
 			m.create("g")
 			m.set("g", "k", 1)
-			parked, release := m.hold()
+			parked, release := m.hold("g")
 			s := m.hub.Subscribe(testApp, []string{"g"})
 			defer s.Close()
 			parked()
@@ -241,7 +283,7 @@ func TestReadFails(t *testing.T) {
 func TestClose(t *testing.T) {
 	m := newModel(t, Options{})
 	m.create("g")
-	parked, _ := m.hold()
+	parked, _ := m.hold("g")
 	s := m.hub.Subscribe(testApp, []string{"g"})
 	parked()
 	done := make(chan struct{})

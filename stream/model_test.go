@@ -47,16 +47,17 @@ func newModel(t *testing.T, opt Options) *model {
 	return m
 }
 
-// gate holds a read back: it tells parked when the read waits, reads
-// once release is closed, and tells read when it has read.
+// gate holds a read of group id back: it tells parked when the read
+// waits, reads once release is closed, and tells read when it has read.
 type gate struct {
+	id                    string
 	parked, release, read chan struct{}
 }
 
-// hold makes the next read wait until the returned function is called,
-// which returns once the read has read.
-func (m *model) hold() (waitParked func(), release func()) {
-	g := &gate{parked: make(chan struct{}, 1), release: make(chan struct{}), read: make(chan struct{}, 1)}
+// hold makes the next read of group id wait until the returned function
+// is called, which returns once the read has read.
+func (m *model) hold(id string) (waitParked func(), release func()) {
+	g := &gate{id: id, parked: make(chan struct{}, 1), release: make(chan struct{}), read: make(chan struct{}, 1)}
 	m.mu.Lock()
 	m.gate = g
 	m.mu.Unlock()
@@ -69,7 +70,11 @@ func (m *model) hold() (waitParked func(), release func()) {
 func (m *model) read(ctx context.Context, app uint32, id string) (uint64, []tally.Counter, error) {
 	m.mu.Lock()
 	gt := m.gate
-	m.gate = nil
+	if gt != nil && gt.id == id {
+		m.gate = nil
+	} else {
+		gt = nil
+	}
 	m.mu.Unlock()
 	if gt != nil {
 		gt.parked <- struct{}{}

@@ -25,8 +25,9 @@ type Sub struct {
 	mu sync.Mutex
 	// entries are the groups still watched, in the order subscribed.
 	entries []*entry
-	// owed counts the entries that are stale or ended.
-	owed int
+	// owed counts the entries that are stale or ended, and starting
+	// those not told anything yet.
+	owed, starting int
 	// ring holds n queued changes from head.
 	ring    []item
 	head, n int
@@ -44,9 +45,10 @@ type Sub struct {
 type entry struct {
 	g *group
 	// stale says the subscriber is owed the group's whole state, at
-	// least as new as read need.
-	stale bool
-	need  uint64
+	// least as new as read need; fresh, that it has been told nothing of
+	// the group yet.
+	stale, fresh bool
+	need         uint64
 	// epoch grows each time the entry goes stale: the changes queued
 	// before carry the old one and are dropped.
 	epoch uint32
@@ -85,11 +87,25 @@ func (s *Sub) Err() error {
 }
 
 // Next returns the next message to send, and false when there is none for
-// now; Wait tells when there may be one. The messages of a group come in
-// Seq order, starting with its whole state. Next is for one goroutine at
-// a time, and the message is not to be changed.
+// now; Wait tells when there may be one. The first messages are the whole
+// states of the groups, in the order subscribed; then come the changes,
+// each group's in Seq order. Next is for one goroutine at a time, and the
+// message is not to be changed.
 func (s *Sub) Next() ([]byte, bool) {
 	s.mu.Lock()
+	if s.err == nil && s.starting > 0 {
+		// The changes of the groups told already wait in the ring (or, if
+		// it fills, are conflated) until every group has had its state.
+		var first *entry
+		for _, e := range s.entries {
+			if e.fresh {
+				first = e
+				break
+			}
+		}
+		s.mu.Unlock()
+		return s.settle(first)
+	}
 	for s.err == nil && s.n > 0 {
 		it := s.ring[s.head]
 		s.ring[s.head] = item{}
@@ -143,6 +159,7 @@ func (s *Sub) settle(e *entry) ([]byte, bool) {
 		msg := e.final
 		e.final = nil
 		s.owed--
+		s.told(e)
 		s.entries = slices.DeleteFunc(s.entries, func(x *entry) bool { return x == e })
 		if len(s.entries) == 0 {
 			s.err = ErrDone
@@ -160,7 +177,16 @@ func (s *Sub) settle(e *entry) ([]byte, bool) {
 	e.held = keysOf(e.held, g.counters)
 	e.stale = false
 	s.owed--
+	s.told(e)
 	return msg, true
+}
+
+// told marks e told something. The caller holds s.mu.
+func (s *Sub) told(e *entry) {
+	if e.fresh {
+		e.fresh = false
+		s.starting--
+	}
 }
 
 // push queues a change of e's group, or marks the group owed when the
