@@ -13,6 +13,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/httpapi"
 )
 
 // gatewayCodes are the codes any command can answer before its own checks
@@ -52,7 +53,18 @@ var commandCodes = map[string][]tally.Code{
 	"delete_group_counter": {tally.OK, tally.ErrInvalidParameter, tally.ErrInvalidGroupID, tally.ErrGroupNotFound,
 		tally.ErrNoPermission, tally.ErrEditionRequired},
 	"unknown": {tally.ErrUnknownCommand},
+	// The stream's answers that are envelopes are its refusals: its OK is
+	// a stream.
+	"stream_group_counter": {tally.ErrInvalidParameter, tally.ErrInvalidGroupID, tally.ErrGroupNotFound,
+		tally.ErrNoPermission, tally.ErrEditionRequired},
 }
+
+// streamGatewayCodes are the gateway codes of the stream: those of every
+// command but the admin check, for any user may watch, and the body's
+// JSON, for it has no body.
+var streamGatewayCodes = slices.DeleteFunc(slices.Clone(gatewayCodes), func(c tally.Code) bool {
+	return c == tally.ErrNotAdmin || c == tally.ErrBadJSON
+})
 
 // TestGoldenCoversEveryCode holds the golden files to their promise: every
 // command has a golden answer for every code it can give, and every code of
@@ -63,7 +75,11 @@ func TestGoldenCoversEveryCode(t *testing.T) {
 	used := map[tally.Code]bool{}
 	for cmd, own := range commandCodes {
 		want := own
-		if cmd != "unknown" {
+		switch cmd {
+		case "unknown":
+		case "stream_group_counter":
+			want = append(slices.Clone(own), streamGatewayCodes...)
+		default:
 			want = append(slices.Clone(own), gatewayCodes...)
 		}
 		for _, c := range want {
@@ -132,8 +148,9 @@ func goldenCodesSeen(t *testing.T) map[string]map[tally.Code]bool {
 }
 
 // directiveCommand names the command whose answers a directive line asks
-// for: the command of a call, "unknown" for a call to another path, and the
-// directive itself otherwise.
+// for: the command of a call, "stream_group_counter" for a call to the
+// stream's path, "unknown" for one to another path, and the directive
+// itself otherwise.
 func directiveCommand(t *testing.T, line string) string {
 	directive, args, err := datadriven.ParseLine(line)
 	if err != nil {
@@ -147,6 +164,9 @@ func directiveCommand(t *testing.T, line string) string {
 		case "cmd":
 			return a.Vals[0]
 		case "path":
+			if a.Vals[0] == httpapi.StreamPath {
+				return "stream_group_counter"
+			}
 			return "unknown"
 		}
 	}
