@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
@@ -12,8 +14,8 @@ import (
 	"github.com/tallyserver/tally/httpapi"
 )
 
-// TestStreamStalledSubscribers opens 100 streams whose clients never read
-// a byte, on a group a writer updates: the writer goes about as fast as
+// TestStreamStalledSubscribers opens 100 streams, SSE and WebSocket, whose
+// clients never read a byte, on a group a writer updates: the writer goes about as fast as
 // alone, the streams are cut off once their connections' buffers are full
 // (the server caps its side's at 64 KiB) and the cutoff has passed, and
 // every goroutine they had is gone after.
@@ -52,13 +54,19 @@ func TestStreamStalledSubscribers(t *testing.T) {
 			c.Close()
 		}
 	}()
-	for range stalled {
+	for i := range stalled {
 		c, err := net.Dial("tcp", h.addr())
 		if err != nil {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
-		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.RequestURI(), u.Host); err != nil {
+		// Half ask for Server-Sent Events, half for a WebSocket, whose
+		// handshake's answer they do not read either.
+		head := "Accept: text/event-stream\r\n"
+		if i%2 == 1 {
+			head = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		}
+		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", u.RequestURI(), u.Host, head); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,4 +104,91 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestStreamSlowReader: a client that reads slower than a group changes
+// (here, not at all until the writer is done) gets later states in place
+// of the changes it could not keep up with:
+// its Seqs only go up, it gets fewer messages than there were changes,
+// and it ends on what get_group_counter answers.
+func TestStreamSlowReader(t *testing.T) {
+	h := newStreamHarness(t, &httpapi.Limits{}, httpapi.StreamLimits{})
+	id := h.createGroup(t, appMain, "Public", "")
+	var cs []counter
+	for i := range 20 {
+		cs = append(cs, counter{fmt.Sprintf("%02d%s", i, strings.Repeat("k", 98)), 1})
+	}
+	resp, err := h.client.Get(h.streamURL(appMain, "admin", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	frames := bufio.NewReader(resp.Body)
+	read := func() streamMsg {
+		for {
+			line, err := frames.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				m, err := decodeStreamMsg([]byte(strings.TrimSpace(data)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+		}
+	}
+	read() // the snapshot
+
+	const writes = 500
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range writes {
+			if _, err := h.try(http.MethodPost, "update_group_counter", query(appMain, "admin").Encode(),
+				strings.NewReader(fmt.Sprintf(`{"GroupId":%q,"Mode":"Increase","GroupCounter":%s}`, id, counterJSON(cs)))); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	// The reader takes nothing until the writer is done, then catches up.
+	<-done
+	var seq uint64
+	msgs, whole := 0, 0
+	for seq < writes {
+		m := read()
+		msgs++
+		if m.Seq <= seq {
+			t.Fatalf("Seq %d after %d", m.Seq, seq)
+		}
+		if m.Seq > seq+1 {
+			whole++
+		}
+		seq = m.Seq
+		if len(m.GroupCounter) != len(cs) || m.GroupCounter[0].Value != int64(m.Seq) {
+			t.Fatalf("message at Seq %d holds %v", m.Seq, m.GroupCounter)
+		}
+	}
+	t.Logf("%d changes reached a slow reader as %d messages, %d of them states in place of several changes", writes, msgs, whole)
+	if whole == 0 || msgs >= writes {
+		t.Errorf("the slow reader got every change (%d messages): nothing was conflated", msgs)
+	}
+	if got := h.getCounters(t, appMain, id); got[0].Value != writes {
+		t.Fatalf("get_group_counter answers %v", got[0])
+	}
+}
+
+func counterJSON(cs []counter) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"Key":%q,"Value":%d}`, c.Key, c.Value)
+	}
+	b.WriteByte(']')
+	return b.String()
 }
