@@ -18,8 +18,10 @@ import (
 )
 
 // TestStreamEveryChange: a subscriber gets the group's counters first,
-// then every change, in Seq order, from writers racing each other, and
-// ends on what get_group_counter answers; on both transports.
+// then every change, in Seq order, from writers racing each other, while
+// other subscribers join, and ends on what get_group_counter answers; on
+// both transports. Each joining subscriber's first message is a state at
+// least as new as the last write answered before it joined.
 func TestStreamEveryChange(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -46,6 +48,17 @@ func TestStreamEveryChange(t *testing.T) {
 						h.increase(t, appMain, id, counter{"likes", 1}, counter{fmt.Sprint("w", w), 1})
 					}
 				}()
+			}
+			for range 10 {
+				before := h.getCounters(t, appMain, id)[0].Value
+				joined, refused := tr.open(h, t, h.streamURL(appMain, "admin", id))
+				if refused != nil {
+					t.Fatalf("refused: %v", refused)
+				}
+				if m := joined.next(t); m.GroupCounter[0].Value < before {
+					t.Fatalf("a subscriber joining after likes=%d was answered %s", before, m.raw)
+				}
+				joined.close()
 			}
 			wg.Wait()
 			seq, likes := first.Seq, int64(5)

@@ -57,6 +57,15 @@ type group struct {
 	reading, again bool
 	// backoff is the wait before the read after a failed one.
 	backoff time.Duration
+
+	// ahead and aheadCounters are the state of the last read that came
+	// back newer than the known state: the store holds changes the feed
+	// has not told yet. Whoever waits for that read waits, too, for the
+	// feed to catch up with it; catching says a timer will take the
+	// read's state if the feed has not by then.
+	ahead         uint64
+	aheadCounters []tally.Counter
+	catching      bool
 }
 
 // Bounds of the wait before a failed read is tried again: a store that
@@ -93,6 +102,9 @@ func (g *group) apply(h *Hub, c *tally.Change) {
 	del := append([]string(nil), c.Deleted...)
 	g.counters = applied(g.counters, set, del)
 	g.seq, g.full = c.Seq, nil
+	if g.seq >= g.ahead {
+		g.aheadCounters = nil
+	}
 	d := &delta{msg: changeMessage(g.key.id, c.Seq, set, del), set: set, del: del}
 	for s, e := range g.subs {
 		s.push(e, d)
@@ -169,11 +181,18 @@ func (g *group) readDone(h *Hub, n, seq uint64, counters []tally.Counter, err er
 	g.done = n
 	switch {
 	case g.known && seq > g.seq:
-		// Changes reached the store that the feed did not tell, and
-		// showed no gap yet: every subscriber needs the state anew.
-		g.counters, g.seq, g.full = counters, seq, nil
-		for s, e := range g.subs {
-			s.owe(e)
+		// The store is ahead of the changes told. Most often the feed
+		// is a moment behind, telling a change once its sync has ended,
+		// and the change is on its way: the subscriber that waits for
+		// this read waits for it, and the others go on with the changes
+		// one by one. If it does not come (it was made through another
+		// node, or never turned out durable), the read's state is taken.
+		if seq > g.ahead {
+			g.ahead, g.aheadCounters = seq, counters
+		}
+		if !g.catching {
+			g.catching = true
+			time.AfterFunc(h.catchUp, func() { h.caughtUp(g) })
 		}
 	case g.known:
 		// The hub's state is as new as the read's, or newer.
@@ -195,6 +214,29 @@ func (g *group) readDone(h *Hub, n, seq uint64, counters []tally.Counter, err er
 	for s := range g.subs {
 		s.wakeUp()
 	}
+}
+
+// caughtUp is when the feed should have told what the store showed ahead
+// of it: whatever it has not told, the read's state stands for.
+func (h *Hub) caughtUp(g *group) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.catching = false
+	if g.gone || !g.known || g.seq >= g.ahead || g.aheadCounters == nil {
+		return
+	}
+	g.counters, g.seq, g.full = g.aheadCounters, g.ahead, nil
+	g.aheadCounters = nil
+	for s, e := range g.subs {
+		s.owe(e)
+	}
+}
+
+// ready reports whether the group's state can be given to an entry that
+// waits for read need: that read has come back, and the state is known
+// and as new as the store's then. The caller holds g.mu.
+func (g *group) ready(need uint64) bool {
+	return g.known && g.done >= need && g.seq >= g.ahead
 }
 
 // finish ends the group for every subscriber: each is owed a last message

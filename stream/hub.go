@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/tallyserver/tally"
 )
@@ -45,12 +46,18 @@ type Options struct {
 	// Reads bounds the reads of the store under way at once, so that a
 	// resync of many groups does not flood the store. Default 8.
 	Reads int
+	// CatchUp is how long a read that shows the store ahead of the
+	// changes told waits for the feed to tell them, before its state is
+	// taken in their place. Default 1s: the feed tells a change once its
+	// sync has ended, a few milliseconds at most after a read sees it.
+	CatchUp time.Duration
 }
 
 // Defaults of Options.
 const (
-	DefaultQueue = 64
-	DefaultReads = 8
+	DefaultQueue   = 64
+	DefaultReads   = 8
+	DefaultCatchUp = time.Second
 )
 
 // Hub fans changes out to subscriptions. Its methods are safe for
@@ -58,6 +65,7 @@ const (
 type Hub struct {
 	reader    Reader
 	queue     int
+	catchUp   time.Duration
 	ctx       context.Context // done when the hub closes
 	cancel    context.CancelFunc
 	reads     sync.WaitGroup
@@ -79,10 +87,14 @@ func New(read Reader, opt Options) *Hub {
 	if opt.Reads <= 0 {
 		opt.Reads = DefaultReads
 	}
+	if opt.CatchUp <= 0 {
+		opt.CatchUp = DefaultCatchUp
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
 		reader:    read,
 		queue:     opt.Queue,
+		catchUp:   opt.CatchUp,
 		ctx:       ctx,
 		cancel:    cancel,
 		readSlots: make(chan struct{}, opt.Reads),

@@ -193,7 +193,7 @@ func TestBehind(t *testing.T) {
 // group, and the subscriber gets the whole state, with what the untold
 // change did.
 func TestGap(t *testing.T) {
-	m := newModel(t, Options{})
+	m := newModel(t, Options{CatchUp: 20 * time.Millisecond})
 	m.create("g")
 	s := m.hub.Subscribe(testApp, []string{"g"})
 	defer s.Close()
@@ -216,6 +216,47 @@ func TestGap(t *testing.T) {
 	settle(t, m, s, v)
 	if v.counters["g"]["d"] != 5 {
 		t.Fatalf("after Resync the subscriber has %v, want d=5", v.counters["g"])
+	}
+}
+
+// TestFeedBehind: a subscriber that joins while the store holds a change
+// the feed has not told yet waits for it to be told, and the others get
+// it as a change, not as a whole state; when it is never told, the read's
+// state stands for it after CatchUp.
+func TestFeedBehind(t *testing.T) {
+	m := newModel(t, Options{CatchUp: 200 * time.Millisecond})
+	m.create("g")
+	m.set("g", "k", 1)
+	old := m.hub.Subscribe(testApp, []string{"g"})
+	defer old.Close()
+	vOld := newView()
+	settle(t, m, old, vOld)
+
+	late := m.change("g", map[string]int64{"k": 2}, nil, false)
+	joined := m.hub.Subscribe(testApp, []string{"g"})
+	defer joined.Close()
+	time.Sleep(50 * time.Millisecond)
+	if b, ok := joined.Next(); ok {
+		t.Fatalf("the subscriber that joined got %s before the feed told the change its read saw", b)
+	}
+	m.hub.Publish(late)
+	if got := string(mustNext(t, joined)); got != `{"GroupId":"g","Seq":2,"GroupCounter":[{"Key":"k","Value":2}]}` {
+		t.Fatalf("the subscriber that joined got %s", got)
+	}
+	if got := string(mustNext(t, old)); got != `{"GroupId":"g","Seq":2,"GroupCounter":[{"Key":"k","Value":2}]}` {
+		t.Fatalf("the subscriber there before got %s, want the change", got)
+	}
+
+	// A change never told: after CatchUp both get the state with it.
+	m.change("g", map[string]int64{"j": 3}, []string{"k"}, false)
+	again := m.hub.Subscribe(testApp, []string{"g"})
+	defer again.Close()
+	want := `{"GroupId":"g","Seq":3,"GroupCounter":[{"Key":"j","Value":3}]}`
+	if got := string(mustNext(t, again)); got != want {
+		t.Fatalf("the subscriber that joined got %s, want %s", got, want)
+	}
+	if got := string(mustNext(t, old)); got != `{"GroupId":"g","Seq":3,"GroupCounter":[{"Key":"j","Value":3}],"Deleted":["k"]}` {
+		t.Fatalf("the subscriber there before got %s, want the whole state naming k deleted", got)
 	}
 }
 

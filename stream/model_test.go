@@ -249,13 +249,13 @@ func settle(t testing.TB, m *model, s *Sub, v *view) {
 }
 
 // idle reports whether no group has a read under way and every group's
-// state is known.
+// state is known, and as new as the last read showed.
 func idle(h *Hub) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, g := range h.groups {
 		g.mu.Lock()
-		busy := g.reading || !g.known
+		busy := g.reading || !g.known || g.seq < g.ahead
 		g.mu.Unlock()
 		if busy {
 			return false

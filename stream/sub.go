@@ -165,7 +165,7 @@ func (s *Sub) settle(e *entry) ([]byte, bool) {
 			s.err = ErrDone
 		}
 		return msg, true
-	case !e.stale || !g.known || g.done < e.need:
+	case !e.stale || !g.ready(e.need):
 		return nil, false
 	}
 	head := g.fullHead()
@@ -194,8 +194,13 @@ func (s *Sub) told(e *entry) {
 func (s *Sub) push(e *entry, d *delta) {
 	s.mu.Lock()
 	switch {
-	case s.err != nil || e.stale || e.final != nil:
+	case s.err != nil || e.final != nil:
 		s.mu.Unlock()
+		return
+	case e.stale:
+		// The state the entry waits for may be ready now.
+		s.mu.Unlock()
+		s.wakeUp()
 		return
 	case s.n == len(s.ring):
 		s.stale(e)
