@@ -53,10 +53,16 @@ func streamURL(base, identifier string, ids ...string) string {
 // watchSSE opens an SSE stream, failing the test if it is refused.
 func watchSSE(t *testing.T, url string) *watcher {
 	t.Helper()
+	return watchSSEWith(t, http.DefaultClient, url)
+}
+
+// watchSSEWith is watchSSE through hc.
+func watchSSEWith(t *testing.T, hc *http.Client, url string) *watcher {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,9 +101,15 @@ func watchSSE(t *testing.T, url string) *watcher {
 // watchWS opens a WebSocket stream, failing the test if it is refused.
 func watchWS(t *testing.T, url string) *watcher {
 	t.Helper()
+	return watchWSWith(t, http.DefaultClient, url)
+}
+
+// watchWSWith is watchWS through hc.
+func watchWSWith(t *testing.T, hc *http.Client, url string) *watcher {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), nil)
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{HTTPClient: hc})
 	if err != nil {
 		t.Fatalf("the WebSocket was refused: %v", err)
 	}
@@ -262,5 +274,41 @@ func TestStreamSIGTERM(t *testing.T) {
 	}
 	if err := ws.waitEnd(t); websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Errorf("WebSocket: ended with %v", err)
+	}
+}
+
+// TestStreamOverTLS: both transports work over HTTPS, under the listener
+// that turns refusals into envelopes, and a refusal is an envelope there
+// too.
+func TestStreamOverTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, cert := makeCert(t, dir, "stream")
+	m := newMain(t, "tls_cert: "+certFile+"\ntls_key: "+keyFile+"\n"+testConfig())
+	m.open(t)
+	c := m.client(testKey)
+	c.hc = trusting(cert)
+	c.mustOK(t, "create_group", map[string]any{"Type": "AVChatRoom", "Name": "live", "GroupId": "live"})
+	hc := trusting(cert)
+	hc.Timeout = 0
+	url := streamURL(m.URL(), "viewer", "live")
+	watchers := []*watcher{watchSSEWith(t, hc, url), watchWSWith(t, hc, url)}
+	for _, w := range watchers {
+		w.next(t)
+	}
+	c.mustOK(t, "update_group_counter", map[string]any{"GroupId": "live", "GroupCounter": []counter{{"k", 7}}})
+	for _, w := range watchers {
+		if m := w.next(t); m.Seq != 1 || m.GroupCounter[0] != (counter{"k", 7}) {
+			t.Fatalf("over TLS: %+v", m)
+		}
+	}
+	resp, err := hc.Get(streamURL(m.URL(), "viewer", "nosuch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"ErrorCode":10010`) {
+		t.Fatalf("a refusal over TLS: %s", b)
 	}
 }
