@@ -30,7 +30,28 @@ const maxStreamBatch = 64
 func (s *Server) pump(ctx context.Context, ls *liveStream, sc streamConn, lim StreamLimits) error {
 	tick := time.NewTicker(lim.Heartbeat)
 	defer tick.Stop()
+	// beat checks the UserSig's expiry and sends a heartbeat. It runs on
+	// every tick, busy or not, so that a stream that never idles still
+	// ends when its sig expires.
+	beat := func() error {
+		if s.Now().Unix() > ls.expiresAt {
+			return tally.Errorf(tally.ErrUserSigExpired, "the UserSig expired at %s", time.Unix(ls.expiresAt, 0).UTC().Format(time.RFC3339))
+		}
+		ls.deadline(lim.Cutoff)
+		if err := sc.heartbeat(); err != nil {
+			return err
+		}
+		ls.idle()
+		return nil
+	}
 	for {
+		select {
+		case <-tick.C:
+			if err := beat(); err != nil {
+				return err
+			}
+		default:
+		}
 		n := 0
 		for ; n < maxStreamBatch; n++ {
 			msg, ok := ls.sub.Next()
@@ -61,14 +82,9 @@ func (s *Server) pump(ctx context.Context, ls *liveStream, sc streamConn, lim St
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
-			if now := s.Now(); now.Unix() > ls.expiresAt {
-				return tally.Errorf(tally.ErrUserSigExpired, "the UserSig expired at %s", time.Unix(ls.expiresAt, 0).UTC().Format(time.RFC3339))
-			}
-			ls.deadline(lim.Cutoff)
-			if err := sc.heartbeat(); err != nil {
+			if err := beat(); err != nil {
 				return err
 			}
-			ls.idle()
 		}
 	}
 }
