@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,3 +192,49 @@ func TestCountersRecord(t *testing.T) {
 
 // The feed's commit is the Outcome the feed waits for.
 var _ changefeed.Outcome = (*commit)(nil)
+
+// TestFeedHoldsWritersBack stops the feed's function: once the feed's
+// queue is full, writes wait for room rather than drop a change, and once
+// the function goes on, every change is told, in order.
+func TestFeedHoldsWritersBack(t *testing.T) {
+	s := openOn(t, vfs.Default, t.TempDir())
+	release := make(chan struct{})
+	var told []uint64
+	s.OnChange(func(c tally.Change) {
+		<-release
+		told = append(told, c.Seq)
+	})
+	mustCreate(t, s, testApp, "a", tally.GroupAVChatRoom)
+	const writes = changefeed.Size + 10
+	var done atomic.Int64
+	wrote := async(func() error {
+		for range writes {
+			if _, err := increase(s, "a", 1); err != nil {
+				return err
+			}
+			done.Add(1)
+		}
+		return nil
+	})
+	// The function holds one change, and the queue the next Size.
+	eventually(t, "the queue fills", func() bool { return done.Load() >= changefeed.Size+1 })
+	blocked(t, "the writes", wrote, 100*time.Millisecond)
+	if n := done.Load(); n != changefeed.Size+1 {
+		t.Fatalf("%d writes done with the feed stopped, want %d", n, changefeed.Size+1)
+	}
+	close(release)
+	if err := receive(t, "the writes", wrote); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != writes {
+		t.Fatalf("the feed told %d changes, want %d", len(told), writes)
+	}
+	for i, seq := range told {
+		if seq != uint64(i+1) {
+			t.Fatalf("change %d told is #%d", i+1, seq)
+		}
+	}
+}
