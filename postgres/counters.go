@@ -60,9 +60,10 @@ func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys 
 }
 
 // lockCounters locks the group's row and reads its Seq and counters,
-// failing for a missing group or a Community. The two statements go in one round trip;
-// the second reads after the first has the lock, at READ COMMITTED in a
-// snapshot of its own, so it sees the last writer's counters. (One
+// failing for a missing group or a Community. The two statements go in
+// one round trip; the second reads after the first has the lock, at READ
+// COMMITTED in a snapshot of its own, so it sees the last writer's
+// counters. (One
 // statement joining the two would not: when the lock waits, PostgreSQL
 // rechecks the locked row alone and keeps the joined row it read before.)
 func lockCounters(ctx context.Context, q querier, app uint32, id string) (uint64, []tally.Counter, error) {

@@ -20,11 +20,10 @@ import (
 // their changes in Seq order, though their COMMITs may return in any
 // order. The feed's goroutine tells the transactions at the head of the
 // queue as their COMMITs return, each one's changes only if its COMMIT
-// succeeded. A COMMIT that failed
-// or whose outcome is unknown (the connection lost) tells nothing: if it
-// did commit, the group's next change told comes with a gap in its Seqs,
-// as the changes made through other nodes do, and a subscriber reads
-// CounterState.
+// succeeded. A COMMIT that failed or whose outcome is unknown (the
+// connection lost) tells nothing: if it did commit, the group's next
+// change told comes with a gap in its Seqs, as the changes made through
+// other nodes do, and a subscriber reads CounterState.
 //
 // A full queue makes a transaction wait before its COMMIT, holding its
 // row lock, which holds up the group's writers on every node; that is the
