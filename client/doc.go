@@ -45,6 +45,9 @@
 //
 // # The counter stream
 //
-// Watch, which follows the counters of groups as they change, comes with
-// the server's stream endpoint, which does not exist yet.
+// Watch follows the counters of groups as they change, over the server's
+// live counter stream (Server-Sent Events): first each group's state,
+// then a Message per change, in Seq order. Like the calls, it is never
+// retried: a new Watch after a lost stream starts from each group's
+// state, which is all a client needs to carry on.
 package client
