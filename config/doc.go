@@ -6,6 +6,8 @@
 //	data: "./tally-data"          # default
 //	store: "postgres://tally@db1,db2/tally?target_session_attrs=read-write"
 //	                              # default: the embedded store in data
+//	nats_url: "nats://nats1:4222,nats://nats2:4222"
+//	                              # with store: live changes between nodes; default none
 //	tls_cert: "/etc/tally/cert.pem" # with tls_key, serve HTTPS; default plain HTTP
 //	tls_key: "/etc/tally/key.pem"
 //	log_format: "text"            # default; or "json"

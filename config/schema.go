@@ -34,6 +34,11 @@ type File struct {
 	// for nodes that share it; "" for the embedded store in Data. It has
 	// passed CheckStore, and may hold a password, so it is never shown.
 	Store string
+	// NATS is the URL of the NATS server, or a comma-separated list of
+	// them, that carries the live counter stream's changes between the
+	// nodes that share Store; "" for none, as one node needs none. It has
+	// passed CheckNATS, and may hold a password, so it is never shown.
+	NATS string
 	// TLSCert and TLSKey are the PEM files of the certificate (with its
 	// chain) and its private key; the file gives both or neither. With
 	// them the server speaks HTTPS only, as Tencent's API does.
@@ -113,6 +118,16 @@ func Parse(data []byte) (*File, error) {
 				return nil, errAt(fl.key, fl.path, "empty; leave it out for the embedded store in data")
 			}
 			if err := CheckStore(f.Store); err != nil {
+				return nil, errAt(fl.key, fl.path, "%v", err)
+			}
+		case "nats_url":
+			if f.NATS, err = stringValue(fl); err != nil {
+				return nil, err
+			}
+			if f.NATS == "" {
+				return nil, errAt(fl.key, fl.path, "empty; leave it out on a single node")
+			}
+			if err := CheckNATS(f.NATS); err != nil {
 				return nil, errAt(fl.key, fl.path, "%v", err)
 			}
 		case "tls_cert", "tls_key":

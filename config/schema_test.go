@@ -302,6 +302,7 @@ func FuzzParse(f *testing.F) {
 		"apps:\n- &a {<<: *a, sdkappid: 1, secret_key: k, admins: [a]}\n",
 		"apps:\n- sdkappid: 5000000000\n", "apps: [*x]\n", "a: &a [*a]\n",
 		"store: postgres://u:p@h1,h2/db?target_session_attrs=read-write\n", "store: x:y@h://db\n",
+		"nats_url: nats://u:p@h1:4222,tls://h2\n",
 		"tls_cert: c\ntls_key: k\nlog_format: json\nlog_level: warn\napps:\n- {sdkappid: 1, secret_key: k, old_secret_key: o, admins: [a]}\n",
 	} {
 		f.Add([]byte(s))
@@ -325,6 +326,9 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("apps[%d]: sdkappid %d accepted twice", i, a.SDKAppID)
 			}
 			seen[a.SDKAppID] = true
+		}
+		if file.NATS != "" && CheckNATS(file.NATS) != nil {
+			t.Errorf("nats_url %q accepted: %v", file.NATS, CheckNATS(file.NATS))
 		}
 		if file.Store != "" && CheckStore(file.Store) != nil {
 			t.Errorf("store %q accepted: %v", file.Store, CheckStore(file.Store))
