@@ -11,6 +11,7 @@ package nats
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,16 +47,17 @@ type Options struct {
 	// ReconnectWait is how long the bus waits between attempts to
 	// reconnect. Default 1s.
 	ReconnectWait time.Duration
-	// OnError, if set, is told of what the bus cannot report otherwise:
-	// a change it could not publish, or one it could not decode.
-	OnError func(error)
+	// Log, if set, is told when the connection is lost and back, and of
+	// what the bus cannot report otherwise: a change it could not
+	// publish, or one it could not decode.
+	Log *slog.Logger
 }
 
 // Bus is a node's connection to NATS. Its methods are safe for concurrent
 // use.
 type Bus struct {
-	nc      *nats.Conn
-	onError func(error)
+	nc  *nats.Conn
+	log *slog.Logger
 
 	// mu guards deliver and resync, which Start sets after the
 	// connection's handlers may already run.
@@ -76,7 +78,10 @@ func Connect(url string, opt Options) (*Bus, error) {
 	if opt.ReconnectWait <= 0 {
 		opt.ReconnectWait = time.Second
 	}
-	b := &Bus{onError: opt.OnError}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{log: opt.Log}
 	nc, err := nats.Connect(url,
 		nats.Name(opt.Name),
 		nats.Timeout(connectWait),
@@ -85,8 +90,14 @@ func Connect(url string, opt Options) (*Bus, error) {
 		nats.NoEcho(),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(opt.ReconnectWait),
-		nats.DisconnectErrHandler(func(*nats.Conn, error) { b.lost() }),
-		nats.ReconnectHandler(func(*nats.Conn) { b.reconnected() }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			b.log.Warn("nats bus lost; the other nodes' changes reach this node's streams when it is back", "err", err)
+			b.lost()
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.log.Info("nats bus back; reading the watched groups again", "server", nc.ConnectedUrlRedacted())
+			b.reconnected()
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			// A slow consumer is a subscription whose pending changes
 			// overflowed and were dropped: read everything again.
@@ -194,7 +205,5 @@ func (b *Bus) reconnected() {
 }
 
 func (b *Bus) fail(err error) {
-	if b.onError != nil {
-		b.onError(err)
-	}
+	b.log.Warn("nats bus", "err", err)
 }

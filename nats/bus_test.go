@@ -1,6 +1,7 @@
 package nats_test
 
 import (
+	"log/slog"
 	"math"
 	"reflect"
 	"testing"
@@ -25,7 +26,7 @@ func connect(t *testing.T, url string) *node {
 	n.bus, err = nats.Connect(url, nats.Options{
 		Name:          t.Name(),
 		ReconnectWait: 50 * time.Millisecond,
-		OnError:       func(err error) { t.Logf("bus: %v", err) },
+		Log:           slog.New(slog.NewTextHandler(t.Output(), nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

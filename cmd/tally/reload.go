@@ -16,15 +16,16 @@ import (
 // Reload reads the config file again and applies it to the running
 // server: the apps (their keys, admins, editions, limits), the TLS
 // certificate's files and the log level. The listen address, the data
-// directory, the store, the log format and turning TLS on or off need a
-// restart; a reload that changes them says so and applies the rest.
+// directory, the store, the NATS bus, the log format and turning TLS on
+// or off need a restart; a reload that changes them says so and applies
+// the rest.
 //
-// A changed store is kept to the next start like the data directory, not
-// refused: the file says what the next start uses, and an operator moving
-// nodes to PostgreSQL edits it and then restarts each node, maybe with a
-// key rotation in the same edit, which a refusal would hold back until
-// the restart. The warning names the setting, never the URL, which may
-// hold a password.
+// A changed store or nats_url is kept to the next start like the data
+// directory, not refused: the file says what the next start uses, and an
+// operator moving nodes to PostgreSQL (and NATS) edits it and then
+// restarts each node, maybe with a key rotation in the same edit, which a
+// refusal would hold back until the restart. The warning names the
+// setting, never the URL, which may hold a password.
 //
 // A new config that cannot be used is refused as a whole and the running
 // one stays: half a reload, say new apps with a certificate that failed to
@@ -53,7 +54,7 @@ func (m *Main) Reload() {
 	}
 	added, removed, changed := diffApps(m.running.Apps, next.Apps)
 	m.api.SetApps(next.Apps)
-	next.Listen, next.Data, next.Store, next.LogFormat = m.running.Listen, m.running.Data, m.running.Store, m.running.LogFormat
+	next.Listen, next.Data, next.Store, next.NATS, next.LogFormat = m.running.Listen, m.running.Data, m.running.Store, m.running.NATS, m.running.LogFormat
 	if m.cert == nil {
 		next.TLSCert, next.TLSKey = "", ""
 	}
@@ -94,6 +95,9 @@ func restartOnly(running, next *config.File) []string {
 	}
 	if running.Store != next.Store {
 		names = append(names, "store")
+	}
+	if running.NATS != next.NATS {
+		names = append(names, "nats_url")
 	}
 	if running.LogFormat != next.LogFormat {
 		names = append(names, "log_format")

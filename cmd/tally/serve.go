@@ -16,13 +16,14 @@ import (
 // serveFlags are the settings the command line may give; each overrides the
 // config file's.
 type serveFlags struct {
-	listen, data, store, tlsCert, tlsKey, logFormat, logLevel string
+	listen, data, store, nats, tlsCert, tlsKey, logFormat, logLevel string
 }
 
 func (fl *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&fl.listen, "listen", "", "address to listen on (default "+config.DefaultListen+")")
 	fs.StringVar(&fl.data, "data", "", "data directory (default "+config.DefaultData+")")
 	fs.StringVar(&fl.store, "store", "", "URL of the PostgreSQL database to keep the data in, postgres://… (default: the embedded store in the data directory)")
+	fs.StringVar(&fl.nats, "nats", "", "URL of the NATS server, or a comma-separated list, that carries live changes between the nodes sharing --store (default none: one node)")
 	fs.StringVar(&fl.tlsCert, "tls-cert", "", "PEM certificate file; with --tls-key, serve HTTPS")
 	fs.StringVar(&fl.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&fl.logFormat, "log-format", "", "log format: text (default) or json")
@@ -41,6 +42,18 @@ func (fl *serveFlags) apply(f *config.File) error {
 			return usageError{"--store: " + err.Error()}
 		}
 		f.Store = fl.store
+	}
+	if fl.nats != "" {
+		if err := config.CheckNATS(fl.nats); err != nil {
+			return usageError{"--nats: " + err.Error()}
+		}
+		f.NATS = fl.nats
+	}
+	// The bus carries changes between nodes that share a database; nodes
+	// on embedded stores each have data of their own, and a change of one
+	// told to another would be a change it does not have.
+	if f.NATS != "" && f.Store == "" {
+		return usageError{"nats_url (or --nats) needs store (or --store): the bus joins nodes that share a PostgreSQL database"}
 	}
 	if fl.tlsCert != "" || fl.tlsKey != "" {
 		if fl.tlsCert == "" || fl.tlsKey == "" {

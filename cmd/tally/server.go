@@ -20,6 +20,7 @@ import (
 	"github.com/tallyserver/tally/config"
 	"github.com/tallyserver/tally/httpapi"
 	"github.com/tallyserver/tally/internal/datadir"
+	"github.com/tallyserver/tally/nats"
 	"github.com/tallyserver/tally/pebble"
 )
 
@@ -59,14 +60,17 @@ type Main struct {
 	// it has: backups and the metrics of its disk. It is nil on
 	// PostgreSQL.
 	embedded *pebble.Store
-	api      *httpapi.Server
-	cert     *certificate // nil when not serving TLS
-	ln       net.Listener
-	srv      *http.Server
-	adminLn  net.Listener // nil without an admin listener
-	admin    *http.Server
-	url      string
-	served   chan error // Serve's outcome
+	// bus carries the live changes between the nodes on one PostgreSQL
+	// database; nil without nats_url.
+	bus     *nats.Bus
+	api     *httpapi.Server
+	cert    *certificate // nil when not serving TLS
+	ln      net.Listener
+	srv     *http.Server
+	adminLn net.Listener // nil without an admin listener
+	admin   *http.Server
+	url     string
+	served  chan error // Serve's outcome
 	// stopWatch ends the WatchConfig loop, which closes watched.
 	stopWatch context.CancelFunc
 	watched   chan struct{}
@@ -116,6 +120,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.store, m.embedded, where, err = openStore(ctx, cfg); err != nil {
 		return err
 	}
+	if cfg.NATS != "" {
+		// Like the store, a bus that cannot be reached at the start is
+		// refused before an address is listened on: it is most often a
+		// mistyped URL, and a node that served without it would give its
+		// streams none of the other nodes' changes, a fault nobody would
+		// see. Once running, a lost bus is waited for, never fatal.
+		if m.bus, err = nats.Connect(cfg.NATS, nats.Options{Name: "tally " + cfg.Listen, Log: m.log}); err != nil {
+			return fmt.Errorf("nats_url: cannot reach the NATS server: %w", err)
+		}
+		where += ", live changes over NATS"
+	}
 	var storeMetrics []prometheus.Collector
 	if m.embedded != nil {
 		storeMetrics = append(storeMetrics, m.embedded)
@@ -143,6 +158,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.ln = httpapi.WrapListener(m.ln, lim)
 	m.api = httpapi.NewServer(m.store, cfg.Apps, m.log)
+	if err := m.joinBus(); err != nil {
+		return err
+	}
 	registry.MustRegister(m.api)
 	m.api.Metrics = metrics
 	m.srv = httpapi.NewHTTPServer(m.api, m.log, lim)
@@ -219,6 +237,9 @@ func (m *Main) Close() error {
 	if m.admin != nil {
 		m.admin.Close()
 	}
+	if m.bus != nil {
+		m.bus.Close()
+	}
 	if err := m.store.Close(); err != nil {
 		return err
 	}
@@ -236,9 +257,36 @@ func (m *Main) release() {
 	if m.ln != nil && m.served == nil {
 		m.ln.Close()
 	}
+	if m.bus != nil {
+		m.bus.Close()
+	}
 	if m.store != nil {
 		m.store.Close()
 	}
+}
+
+// joinBus, with a bus, hands the store's changes both to the local streams,
+// at once, and to the other nodes, and theirs to the local streams. The
+// hub drops a change it has had already and re-reads a group whose Seq
+// skips, so whatever the bus loses or repeats, the streams end at the
+// store's state.
+func (m *Main) joinBus() error {
+	if m.bus == nil {
+		return nil
+	}
+	hub := m.api.Hub()
+	feed, ok := m.store.(tally.ChangeFeed)
+	if hub == nil || !ok {
+		return errors.New("nats_url: the store tells of no changes to carry")
+	}
+	feed.OnChange(func(c tally.Change) {
+		hub.Publish(c)
+		m.bus.Publish(c)
+	})
+	if err := m.bus.Start(hub.Publish, hub.Resync); err != nil {
+		return fmt.Errorf("nats_url: %w", err)
+	}
+	return nil
 }
 
 // listen listens on the TCP address addr.
