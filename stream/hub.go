@@ -1,7 +1,7 @@
 // Package stream is the hub of the live counter stream: it takes the
-// changes of groups' counters from a store's feed (and, later, from a
-// bus between nodes), keeps the latest state of each group someone
-// watches, and fans each change out to the group's subscribers.
+// changes of groups' counters from a store's feed and from the bus
+// between nodes (package nats), keeps the latest state of each group
+// someone watches, and fans each change out to the group's subscribers.
 //
 // A subscriber first gets the whole state of each of its groups, then one
 // message per change, in Seq order. A subscriber that falls behind gets a
