@@ -197,7 +197,17 @@ func (b *Bus) lost() {
 
 // reconnected resyncs this node, which may have missed the others'
 // changes, and asks the others to, which may have missed this node's.
+//
+// The client has sent the subscriptions again, but the server may not have
+// taken them yet: a change another node commits and publishes before it
+// has would be lost, and a read made before the commit would not hold it
+// either. A flush is a round trip behind the subscriptions, so a read after
+// it holds every change whose publication the server dropped for this
+// node.
 func (b *Bus) reconnected() {
+	if err := b.nc.FlushTimeout(connectWait); err != nil {
+		b.fail(err) // resync anyway: this read is better than none
+	}
 	b.lost()
 	if err := b.nc.Publish(ResyncSubject, nil); err != nil {
 		b.fail(err)
