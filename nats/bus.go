@@ -64,7 +64,6 @@ type Bus struct {
 	mu      sync.Mutex
 	deliver func(tally.Change)
 	resync  func()
-	sub     *nats.Subscription
 }
 
 // Connect connects to the NATS server at url, or to the first that answers
@@ -126,16 +125,12 @@ func (b *Bus) Start(deliver func(tally.Change), resync func()) error {
 	b.mu.Lock()
 	b.deliver, b.resync = deliver, resync
 	b.mu.Unlock()
-	sub, err := b.nc.Subscribe(allChanges, b.receive)
-	if err != nil {
+	if _, err := b.nc.Subscribe(allChanges, b.receive); err != nil {
 		return err
 	}
 	if _, err := b.nc.Subscribe(ResyncSubject, func(*nats.Msg) { b.lost() }); err != nil {
 		return err
 	}
-	b.mu.Lock()
-	b.sub = sub
-	b.mu.Unlock()
 	return b.nc.Flush()
 }
 
