@@ -4,6 +4,7 @@
 //	tallybench load     [flags]  throughput and latency against the HTTP ceiling
 //	tallybench cluster  [flags]  the same for 1 and many nodes on PostgreSQL
 //	tallybench memory   [flags]  RSS per stored counter and restart time
+//	tallybench fanout   [flags]  many open streams: update rate, delay, memory
 //	tallybench fsync    [flags]  what a stream of fsyncs costs the whole machine
 //	tallybench noop     [flags]  serve the no-op handler that sets the ceiling
 //
@@ -28,6 +29,9 @@ Usage:
   tallybench cluster [flags]  the same for 1 and many nodes on one PostgreSQL
                               with a synchronous standby, folding on and off
   tallybench memory [flags]   RSS per stored counter and restart time
+  tallybench fanout [flags]   the hot group's update rate with and without
+                              thousands of open streams, the delay from a
+                              writer's OK to its subscribers, RSS per stream
   tallybench fsync [flags]    the machine capacity that fsyncs take, which
                               bounds durable writes on virtual disks
   tallybench noop [flags]     serve the no-op handler (load starts it itself)
@@ -52,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cluster(args[1:], stdout, stderr)
 	case "memory":
 		err = memory(args[1:], stdout, stderr)
+	case "fanout":
+		err = fanout(args[1:], stdout, stderr)
 	case "fsync":
 		err = fsyncCost(args[1:], stdout, stderr)
 	case "noop":

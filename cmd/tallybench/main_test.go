@@ -43,6 +43,8 @@ func TestCommands(t *testing.T) {
 			[]string{"ceiling: no-op handler", "hot ÷ spread", "check hot key", "check 20 keys, each", "check spread: sum over 20 groups", "check tmpfs: hot key"}, false},
 		{"memory", []string{"memory", "-tally", bin, "-counters", "2000", "-reads", "200", "-writes", "100", "-restarts", "1", "-conns", "4"},
 			[]string{"RSS"}, false},
+		{"fanout", []string{"fanout", "-tally", bin, "-subscribers", "200", "-groups", "20", "-duration", "1s", "-rounds", "1", "-writers", "4"},
+			[]string{"| no streams |", "| 200 streams, 20 on the hot group |", "delay from the writer's OK", "per stream", "check hot key"}, false},
 		{"fsync", []string{"fsync", "-dir", t.TempDir(), "-duration", "100ms", "-rounds", "1"},
 			[]string{"fsync back to back", "machine CPU/fsync"}, false},
 		{"cluster", []string{"cluster", "-tally", bin, "-duration", "200ms", "-rounds", "1", "-groups", "20", "-conns", "6", "-nodes", "3"},
