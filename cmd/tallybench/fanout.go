@@ -94,11 +94,12 @@ func fanout(args []string, stdout, stderr io.Writer) error {
 		rssBefore, rssOpened int64
 	)
 	for r := range *rounds {
+		mark := alone.start(srv)
 		rate, hist, oks, err := hotWrites(srv.addr, target, *writers, *duration)
 		if err != nil {
 			return fmt.Errorf("writes without streams: %w", err)
 		}
-		alone.add(rate, hist)
+		alone.add(srv, mark, rate, hist, len(oks))
 		totalOKs += int64(len(oks))
 		fmt.Fprintf(stdout, "  round %d  no streams        %8.0f updates/s\n", r+1, rate)
 
@@ -115,7 +116,9 @@ func fanout(args []string, stdout, stderr io.Writer) error {
 			closeSubscribers(subs)
 			return err
 		}
+		mark = crowd.start(srv)
 		rate, hist, oks, err = hotWrites(srv.addr, target, *writers, *duration)
+		crowd.add(srv, mark, rate, hist, len(oks))
 		if err == nil && len(oks) > 0 {
 			err = waitForValue(subs, oks[len(oks)-1].value, 30*time.Second)
 		}
@@ -124,7 +127,6 @@ func fanout(args []string, stdout, stderr io.Writer) error {
 		if err = errors.Join(err, rerr); err != nil {
 			return fmt.Errorf("writes with streams: %w", err)
 		}
-		crowd.add(rate, hist)
 		totalOKs += int64(len(oks))
 		delays.add(oks, subs)
 		if r == 0 {
@@ -138,14 +140,15 @@ func fanout(args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintln(stdout)
-	fmt.Fprintln(stdout, "| case | updates/s | × no streams | write p50 | write p99 |")
-	fmt.Fprintln(stdout, "|---|---|---|---|---|")
+	fmt.Fprintln(stdout, "| case | updates/s | × no streams | write p50 | write p99 | CPU/update: tally | bench |")
+	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|")
 	for _, c := range []struct {
 		name string
 		c    *fanCase
 	}{{"no streams", &alone}, {fmt.Sprintf("%d streams, %d on the hot group", *nSubs, nHot), &crowd}} {
-		fmt.Fprintf(stdout, "| %s | %s | %.2f | %s | %s |\n", c.name, thousands(median(c.c.rates)),
-			median(c.c.rates)/median(alone.rates), ms(c.c.hist.quantile(0.5)), ms(c.c.hist.quantile(0.99)))
+		fmt.Fprintf(stdout, "| %s | %s | %.2f | %s | %s | %s | %s |\n", c.name, thousands(median(c.c.rates)),
+			median(c.c.rates)/median(alone.rates), ms(c.c.hist.quantile(0.5)), ms(c.c.hist.quantile(0.99)),
+			micros(c.c.perUpdate(c.c.cpu)), micros(c.c.perUpdate(c.c.benchCPU)))
 	}
 	fmt.Fprintln(stdout)
 	h := &delays.hist
@@ -165,13 +168,38 @@ func fanout(args []string, stdout, stderr io.Writer) error {
 
 // fanCase is the write runs of one case, over the rounds.
 type fanCase struct {
-	rates []float64
-	hist  histogram
+	rates   []float64
+	hist    histogram
+	updates int64
+	// cpu is the server's CPU time over the runs, and benchCPU this
+	// process's: its readers of the streams share the machine's two cores
+	// with the server, so what they take is shown, not hidden.
+	cpu, benchCPU time.Duration
 }
 
-func (c *fanCase) add(rate float64, h *histogram) {
+// cpuMark is the CPU time of the server and of this process when a run
+// starts.
+type cpuMark struct{ srv, bench time.Duration }
+
+func (c *fanCase) start(srv *proc) cpuMark {
+	self, _ := readStat(os.Getpid()) // Zero where there is no /proc.
+	return cpuMark{srv.cpuTime(), self.own}
+}
+
+func (c *fanCase) add(srv *proc, m cpuMark, rate float64, h *histogram, updates int) {
+	end := c.start(srv)
+	c.cpu += end.srv - m.srv
+	c.benchCPU += end.bench - m.bench
 	c.rates = append(c.rates, rate)
 	c.hist.merge(h)
+	c.updates += int64(updates)
+}
+
+func (c *fanCase) perUpdate(cpu time.Duration) time.Duration {
+	if c.updates == 0 {
+		return 0
+	}
+	return cpu / time.Duration(c.updates)
 }
 
 // createRooms creates n AVChatRooms, group i with id(i), from conns
