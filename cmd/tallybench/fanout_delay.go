@@ -82,7 +82,7 @@ type delayStats struct {
 	hist     histogram
 	pairs    int64 // (subscriber, value written) pairs measured
 	early    int64 // of them, the message came before the writer's OK
-	messages int64 // messages with a value that the hot subscribers got
+	messages int64 // messages with the run's values that the hot subscribers got
 	missed   int64 // pairs whose value, or a later one, never came
 }
 
@@ -98,7 +98,15 @@ func (st *delayStats) add(writes []okAt, subs []*subscriber) {
 		if !s.hot {
 			continue
 		}
-		st.messages += int64(len(s.values))
+		// A stream's first message, the state before the run's first
+		// write, carries none of its values.
+		if len(writes) > 0 {
+			for _, v := range s.values {
+				if v >= writes[0].value {
+					st.messages++
+				}
+			}
+		}
 		m := 0
 		for _, w := range writes {
 			for m < len(s.values) && s.values[m] < w.value {
@@ -126,9 +134,15 @@ func waitForValue(subs []*subscriber, v int64, timeout time.Duration) error {
 	for {
 		behind := 0
 		for _, s := range subs {
-			if s.hot && s.last.Load() < v {
-				behind++
+			if !s.hot || s.last.Load() >= v {
+				continue
 			}
+			select {
+			case <-s.done:
+				return fmt.Errorf("a hot stream ended before value %d: %v", v, s.err)
+			default:
+			}
+			behind++
 		}
 		if behind == 0 {
 			return nil
