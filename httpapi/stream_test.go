@@ -18,7 +18,8 @@ import (
 )
 
 // TestStreamEveryChange: a subscriber gets the group's counters first,
-// then every change, in Seq order, from writers racing each other, while
+// then every change, in Seq order (or, if the hub falls behind, a later
+// state in place of several), from writers racing each other, while
 // other subscribers join, and ends on what get_group_counter answers; on
 // both transports. Each joining subscriber's first message is a state at
 // least as new as the last write answered before it joined.
@@ -61,17 +62,26 @@ func TestStreamEveryChange(t *testing.T) {
 				joined.close()
 			}
 			wg.Wait()
-			seq, likes := first.Seq, int64(5)
+			// Each change adds one to likes, so a message's Seq says what
+			// likes must be. The hub tells each change on its own while a
+			// group keeps within its budget of messages, as it does here,
+			// but may tell several as one if the fan-out falls behind,
+			// which a loaded machine can make it do.
+			seq, likes, msgs := first.Seq, int64(5), 0
 			for seq < 1+writers*each {
 				m := c.next(t)
-				if m.Seq != seq+1 {
-					t.Fatalf("Seq %d after %d: a change missing or out of order (%s)", m.Seq, seq, m.raw)
+				msgs++
+				if m.Seq <= seq {
+					t.Fatalf("Seq %d after %d: out of order (%s)", m.Seq, seq, m.raw)
 				}
 				seq = m.Seq
-				if len(m.GroupCounter) != 2 || m.GroupCounter[0].Key != "likes" || m.GroupCounter[0].Value <= likes {
-					t.Fatalf("change %s after likes=%d", m.raw, likes)
+				if len(m.GroupCounter) < 2 || m.GroupCounter[0] != (counter{"likes", 4 + int64(seq)}) {
+					t.Fatalf("change %s after likes=%d; at Seq %d likes is %d", m.raw, likes, seq, 4+seq)
 				}
 				likes = m.GroupCounter[0].Value
+			}
+			if msgs != writers*each {
+				t.Logf("%d changes came in %d messages", writers*each, msgs)
 			}
 			if got := h.getCounters(t, appMain, id); got[0] != (counter{"likes", likes}) {
 				t.Fatalf("the stream ended on likes=%d; get_group_counter answers %v", likes, got)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/internal/changefeed"
 )
 
 // groupKey names a group across apps.
@@ -43,6 +44,20 @@ type group struct {
 	// full caches the head of the full state's message, up to and with
 	// its GroupCounter, while the state stays as it is.
 	full []byte
+
+	// fanned and fannedSeq are the state as of the last fan-out, which
+	// the subscribers that are not owed a whole state are at, or will be
+	// once they have read what is queued. The changes since wait in log
+	// for the next fan-out, up to the hub's Queue of them; past that,
+	// overflow is set, and they go out as one. dirty says the group
+	// waits for its fan-out, in the hub's list, and turn when its next
+	// may run.
+	fanned    []tally.Counter
+	fannedSeq uint64
+	log       []*delta
+	overflow  bool
+	dirty     bool
+	turn      time.Time
 
 	// pendFrom is the Seq of the first pending change, 0 when none is;
 	// pendSet and pendDel are the pending changes conflated.
@@ -92,23 +107,71 @@ func (g *group) apply(h *Hub, c *tally.Change) {
 		// write whose outcome could not be known): only a read can say
 		// what the state is now.
 		g.known, g.full, g.seq = false, nil, 0
+		g.fanned, g.fannedSeq = nil, 0
+		g.log, g.overflow = nil, false
 		g.hold(h, c)
 		for s, e := range g.subs {
 			s.owe(e)
 		}
 		return
 	}
-	set := append([]tally.Counter(nil), c.Counters...)
-	del := append([]string(nil), c.Deleted...)
-	g.counters = applied(g.counters, set, del)
+	g.counters = applied(g.counters, c.Counters, c.Deleted)
 	g.seq, g.full = c.Seq, nil
 	if g.seq >= g.ahead {
 		g.aheadCounters = nil
 	}
-	d := &delta{msg: changeMessage(g.key.id, c.Seq, set, del), set: set, del: del}
-	for s, e := range g.subs {
-		s.push(e, d)
+	// The subscribers hear of it in the hub's next fan-out: the feed's
+	// goroutine, which calls this, does no work per subscriber, for on a
+	// group with a large audience that would hold up the feed and with
+	// it every writer.
+	switch {
+	case g.overflow:
+	case len(g.log) == h.queue:
+		g.log, g.overflow = nil, true
+	default:
+		set := append([]tally.Counter(nil), c.Counters...)
+		del := append([]string(nil), c.Deleted...)
+		g.log = append(g.log, &delta{seq: c.Seq, msg: changeMessage(g.key.id, c.Seq, set, del), set: set, del: del})
 	}
+	if !g.dirty {
+		g.dirty = true
+		h.due(g)
+	}
+}
+
+// knownAs sets the group's state to a whole one that every subscriber is
+// owed, so that the next fan-out tells the changes after it. The caller
+// holds g.mu.
+func (g *group) knownAs(seq uint64, counters []tally.Counter) {
+	g.counters, g.seq, g.known, g.full = counters, seq, true, nil
+	g.fanned, g.fannedSeq = counters, seq
+	g.log, g.overflow = nil, false
+}
+
+// fanOut tells the subscribers the changes since the last fan-out: each
+// on its own, or, when there were more than a subscriber may hold, as
+// one, the keys whose values differ and the keys gone. A subscriber at
+// another state than the changes start from (it was given the whole
+// state since) is given the changes after its state, or the whole state
+// again where one message stands for them. It returns how many messages
+// it queued. The caller holds g.mu.
+func (g *group) fanOut() (msgs int) {
+	g.dirty = false
+	ds := g.log
+	if g.overflow {
+		set, del := changefeed.Diff(g.fanned, g.counters)
+		ds = []*delta{{seq: g.seq, msg: changeMessage(g.key.id, g.seq, set, del), set: set, del: del}}
+	}
+	from := g.fannedSeq
+	g.fanned, g.fannedSeq = g.counters, g.seq
+	g.log, g.overflow = nil, false
+	if g.gone || !g.known || len(ds) == 0 {
+		return 0
+	}
+	for s, e := range g.subs {
+		msgs += s.push(e, ds, from)
+	}
+	return msgs
 }
 
 // hold keeps a change while the state is not known, and sees that a read
@@ -197,9 +260,9 @@ func (g *group) readDone(h *Hub, n, seq uint64, counters []tally.Counter, err er
 	case g.known:
 		// The hub's state is as new as the read's, or newer.
 	case g.pendFrom == 0 || seq >= g.seq:
-		g.counters, g.seq, g.known = counters, seq, true
+		g.knownAs(seq, counters)
 	case seq+1 >= g.pendFrom:
-		g.counters, g.known = applied(counters, g.pendSet, g.pendDel), true
+		g.knownAs(g.seq, applied(counters, g.pendSet, g.pendDel))
 	default:
 		// The read is older than the first change kept: read again.
 		g.again = true
@@ -225,7 +288,7 @@ func (h *Hub) caughtUp(g *group) {
 	if g.gone || !g.known || g.seq >= g.ahead || g.aheadCounters == nil {
 		return
 	}
-	g.counters, g.seq, g.full = g.aheadCounters, g.ahead, nil
+	g.knownAs(g.ahead, g.aheadCounters)
 	g.aheadCounters = nil
 	for s, e := range g.subs {
 		s.owe(e)

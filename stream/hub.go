@@ -51,6 +51,19 @@ type Options struct {
 	// taken in their place. Default 1s: the feed tells a change once its
 	// sync has ended, a few milliseconds at most after a read sees it.
 	CatchUp time.Duration
+	// Budget is how many messages a second the fan-outs of one group
+	// may send, summed over its subscribers: a group watched by n is
+	// fanned out at most Budget/n times a second, and each change told
+	// on its own costs n messages. While a group keeps within it, its
+	// subscribers get each change on its own and at once; past it, the
+	// changes made meanwhile wait for the group's turn and go out as
+	// one message. That bounds the work of a hot group with a large
+	// audience, whose every change would otherwise cost a message to
+	// each subscriber. Default 50,000: a group watched by 1,000 is told
+	// 50 times a second, more often than a screen shows a person, and a
+	// group watched by a few is told each change of any rate a group is
+	// written at.
+	Budget int
 }
 
 // Defaults of Options.
@@ -58,6 +71,7 @@ const (
 	DefaultQueue   = 64
 	DefaultReads   = 8
 	DefaultCatchUp = time.Second
+	DefaultBudget  = 50_000
 )
 
 // Hub fans changes out to subscriptions. Its methods are safe for
@@ -66,6 +80,7 @@ type Hub struct {
 	reader    Reader
 	queue     int
 	catchUp   time.Duration
+	perMsg    time.Duration   // the share of a second of one message of the Budget
 	ctx       context.Context // done when the hub closes
 	cancel    context.CancelFunc
 	reads     sync.WaitGroup
@@ -77,6 +92,15 @@ type Hub struct {
 	groups map[groupKey]*group
 	subs   map[*Sub]struct{}
 	closed bool
+
+	// dueMu guards dueList, the groups with changes their subscribers
+	// have not been told; it is taken under a group's lock, and nothing
+	// is taken under it. kick wakes the fan-out's goroutine, and fanned
+	// is closed when it has ended.
+	dueMu   sync.Mutex
+	dueList []*group
+	kick    chan struct{}
+	fanned  chan struct{}
 }
 
 // New returns a hub that reads groups' states with read.
@@ -90,24 +114,32 @@ func New(read Reader, opt Options) *Hub {
 	if opt.CatchUp <= 0 {
 		opt.CatchUp = DefaultCatchUp
 	}
+	if opt.Budget <= 0 {
+		opt.Budget = DefaultBudget
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{
+	h := &Hub{
 		reader:    read,
 		queue:     opt.Queue,
 		catchUp:   opt.CatchUp,
+		perMsg:    time.Second / time.Duration(opt.Budget),
+		kick:      make(chan struct{}, 1),
+		fanned:    make(chan struct{}),
 		ctx:       ctx,
 		cancel:    cancel,
 		readSlots: make(chan struct{}, opt.Reads),
 		groups:    make(map[groupKey]*group),
 		subs:      make(map[*Sub]struct{}),
 	}
+	go h.fanOutLoop()
+	return h
 }
 
 // Publish takes one durable change, as a tally.ChangeFeed or a bus tells
 // it: the function to give OnChange. It never waits for a subscriber or
 // for the store, only for the locks of the hub and of the group, which
-// are held for a fan-out at most. A change of a group nobody watches is
-// dropped. A change whose Seq is not the next of its group's (a change
+// are held for a fan-out at most; the subscribers are told in the next
+// fan-out. A change of a group nobody watches is dropped. A change whose Seq is not the next of its group's (a change
 // was not told) makes the hub read the group again and give every
 // subscriber its whole state.
 func (h *Hub) Publish(c tally.Change) {
@@ -221,6 +253,7 @@ func (h *Hub) Close() {
 	}
 	h.cancel()
 	h.reads.Wait()
+	<-h.fanned
 }
 
 // forget drops g from the hub's map, unless a new group has taken its

@@ -8,9 +8,12 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tallyserver/tally"
 )
 
 // TestSnapshotThenChanges: a subscriber first gets each group's whole
@@ -420,6 +423,7 @@ func TestStalledSubscribers(t *testing.T) {
 // store's state, with Seqs that never went back.
 func TestRandom(t *testing.T) {
 	m := newModel(t, Options{Queue: 8})
+	m.lazy = true
 	ids := []string{"g0", "g1", "g2", "g3"}
 	for _, id := range ids {
 		m.create(id)
@@ -497,5 +501,130 @@ func TestRandom(t *testing.T) {
 	}
 	if groups, subs := m.hub.Len(); groups != 0 || subs != 0 {
 		t.Errorf("after every subscription closed the hub has %d groups and %d subscriptions", groups, subs)
+	}
+}
+
+// TestConflated: a group's fan-outs keep to its budget of messages. The
+// first change after a quiet spell goes out at once; the changes made
+// before the group's next turn wait for it, and go out each on its own
+// when a subscriber may hold them all, or as one message with their net
+// effect when it may not.
+func TestConflated(t *testing.T) {
+	m := newModel(t, Options{Budget: 5, Queue: 3}) // a turn every 200ms for one subscriber
+	m.lazy = true
+	m.create("g")
+	m.change("g", map[string]int64{"a": 1, "b": 1}, nil, true)
+	s := m.hub.Subscribe(testApp, []string{"g"})
+	defer s.Close()
+	v := newView()
+	settle(t, m, s, v)
+
+	for _, c := range []struct {
+		name   string
+		change func()
+		want   []string
+	}{{
+		name:   "after a quiet spell",
+		change: func() { m.set("g", "a", 2) },
+		want:   []string{`{"GroupId":"g","Seq":2,"GroupCounter":[{"Key":"a","Value":2}]}`},
+	}, {
+		name: "as many as the queue holds",
+		change: func() {
+			m.set("g", "a", 3)
+			m.change("g", nil, []string{"b"}, true)
+		},
+		want: []string{
+			`{"GroupId":"g","Seq":3,"GroupCounter":[{"Key":"a","Value":3}]}`,
+			`{"GroupId":"g","Seq":4,"GroupCounter":[],"Deleted":["b"]}`,
+		},
+	}, {
+		name: "more than the queue holds",
+		change: func() {
+			m.set("g", "c", 1)
+			m.set("g", "c", 2)
+			m.set("g", "a", 4)
+			m.set("g", "a", 3) // back to what the subscriber has
+		},
+		want: []string{`{"GroupId":"g","Seq":8,"GroupCounter":[{"Key":"c","Value":2}]}`},
+	}} {
+		start := time.Now()
+		c.change()
+		var got []string
+		for range c.want {
+			got = append(got, string(mustNext(t, s)))
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: got\n%s\nwant\n%s", c.name, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+		}
+		if b, ok := s.Next(); ok {
+			t.Errorf("%s: a message more: %s", c.name, b)
+		}
+		if took := time.Since(start); c.name == "after a quiet spell" && took > 100*time.Millisecond {
+			t.Errorf("the first change after a quiet spell took %v, as if it had waited for a turn", took)
+		}
+	}
+}
+
+// TestConflatedMany: a subscriber that reads all it can of a group
+// changed as fast as it can be ends on the store's state, in far fewer
+// messages than changes.
+func TestConflatedMany(t *testing.T) {
+	m := newModel(t, Options{Budget: 1000})
+	m.lazy = true
+	m.create("g")
+	s := m.hub.Subscribe(testApp, []string{"g"})
+	defer s.Close()
+	v := newView()
+	settle(t, m, s, v)
+	for i := range 20000 {
+		m.set("g", fmt.Sprint("k", i%20), int64(i))
+		if i%100 == 0 {
+			drain(t, s, v)
+		}
+	}
+	settle(t, m, s, v)
+	seq, want := m.state("g")
+	if v.seq["g"] != seq || !reflect.DeepEqual(v.counters["g"], want) {
+		t.Fatalf("the subscriber has Seq %d %v; the store %d %v", v.seq["g"], v.counters["g"], seq, want)
+	}
+	if v.msgs >= 20000 {
+		t.Errorf("20,000 changes made %d messages", v.msgs)
+	}
+	t.Logf("20,000 changes made %d messages", v.msgs)
+}
+
+// BenchmarkPublish measures what a change costs the feed's goroutine,
+// which every writer of the store waits behind, with and without a large
+// audience on the group: the fan-out runs elsewhere, so it should be
+// about the same.
+func BenchmarkPublish(b *testing.B) {
+	for _, n := range []int{0, 1, 1000} {
+		b.Run(fmt.Sprint("subscribers=", n), func(b *testing.B) {
+			m := newModel(b, Options{})
+			m.lazy = true
+			m.create("g")
+			m.create("other")
+			keep := m.hub.Subscribe(testApp, []string{"other"})
+			defer keep.Close()
+			for range n {
+				s := m.hub.Subscribe(testApp, []string{"g"})
+				defer s.Close()
+			}
+			if n == 0 {
+				// Watched by nobody, the hub would drop the changes.
+				s := m.hub.Subscribe(testApp, []string{"g"})
+				defer s.Close()
+			}
+			settle(b, m, keep, newView())
+			var seq uint64
+			c := tally.Change{App: testApp, GroupID: "g", Counters: []tally.Counter{{Key: "k"}}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				seq++
+				c.Seq, c.Counters[0].Value = seq, int64(i)
+				m.hub.Publish(c)
+			}
+		})
 	}
 }

@@ -33,6 +33,10 @@ type model struct {
 	// fail, while above 0, fails that many reads with an internal error.
 	fail  int
 	reads int
+	// lazy leaves the fan-outs to the hub's goroutine, at its pace;
+	// otherwise each change told is fanned out before change returns, so
+	// that a test sees what each change makes of its subscribers.
+	lazy bool
 }
 
 type modelGroup struct {
@@ -40,7 +44,7 @@ type modelGroup struct {
 	counters map[string]int64
 }
 
-func newModel(t *testing.T, opt Options) *model {
+func newModel(t testing.TB, opt Options) *model {
 	m := &model{groups: map[string]*modelGroup{}}
 	m.hub = New(m.read, opt)
 	t.Cleanup(m.hub.Close)
@@ -132,6 +136,9 @@ func (m *model) change(id string, set map[string]int64, del []string, tell bool)
 	}
 	if tell {
 		m.hub.Publish(c)
+		if !m.lazy {
+			m.hub.fanOutNow(testApp, id)
+		}
 	}
 	return c
 }
@@ -255,11 +262,26 @@ func idle(h *Hub) bool {
 	defer h.mu.Unlock()
 	for _, g := range h.groups {
 		g.mu.Lock()
-		busy := g.reading || !g.known || g.seq < g.ahead
+		busy := g.reading || !g.known || g.seq < g.ahead || g.dirty
 		g.mu.Unlock()
 		if busy {
 			return false
 		}
 	}
 	return true
+}
+
+// fanOutNow fans out group id of app at once, if it is due: for tests,
+// which tell the subscribers of each change in turn.
+func (h *Hub) fanOutNow(app uint32, id string) {
+	h.mu.Lock()
+	g := h.groups[groupKey{app, id}]
+	h.mu.Unlock()
+	if g != nil {
+		g.mu.Lock()
+		if g.dirty {
+			g.fanOut()
+		}
+		g.mu.Unlock()
+	}
 }

@@ -49,6 +49,9 @@ type entry struct {
 	// the group yet.
 	stale, fresh bool
 	need         uint64
+	// seq is the group's Seq the subscriber will be at once it has read
+	// what is queued for the group.
+	seq uint64
 	// epoch grows each time the entry goes stale: the changes queued
 	// before carry the old one and are dropped.
 	epoch uint32
@@ -60,8 +63,10 @@ type entry struct {
 	held []string
 }
 
-// delta is one change of a group, as every subscriber gets it.
+// delta is one fan-out's change of a group, as every subscriber gets it:
+// the group at Seq seq.
 type delta struct {
+	seq uint64
 	msg []byte
 	set []tally.Counter
 	del []string
@@ -175,7 +180,7 @@ func (s *Sub) settle(e *entry) ([]byte, bool) {
 	msg = appendDeleted(msg, deleted)
 	msg = append(msg, '}')
 	e.held = keysOf(e.held, g.counters)
-	e.stale = false
+	e.stale, e.seq = false, g.seq
 	s.owed--
 	s.told(e)
 	return msg, true
@@ -189,27 +194,32 @@ func (s *Sub) told(e *entry) {
 	}
 }
 
-// push queues a change of e's group, or marks the group owed when the
-// ring is full. The caller holds the group's lock.
-func (s *Sub) push(e *entry, d *delta) {
+// push queues the changes ds of e's group, which follow one another from
+// Seq from on, and returns how many it queued. A change e has had already
+// is passed over; when e is at another Seq than the change it would take
+// next, or the ring is full, the group is marked owed instead. The caller
+// holds the group's lock.
+func (s *Sub) push(e *entry, ds []*delta, from uint64) (queued int) {
 	s.mu.Lock()
-	switch {
-	case s.err != nil || e.final != nil:
-		s.mu.Unlock()
-		return
-	case e.stale:
-		// The state the entry waits for may be ready now.
-		s.mu.Unlock()
-		s.wakeUp()
-		return
-	case s.n == len(s.ring):
-		s.stale(e)
-	default:
-		s.ring[(s.head+s.n)%len(s.ring)] = item{e: e, epoch: e.epoch, d: d}
-		s.n++
+	for _, d := range ds {
+		switch {
+		case s.err != nil || e.final != nil || e.stale:
+			// An entry owed the whole state waits for it, which may be
+			// ready now.
+		case d.seq <= e.seq:
+		case e.seq != from || s.n == len(s.ring):
+			s.stale(e)
+		default:
+			s.ring[(s.head+s.n)%len(s.ring)] = item{e: e, epoch: e.epoch, d: d}
+			s.n++
+			e.seq = d.seq
+			queued++
+		}
+		from = d.seq
 	}
 	s.mu.Unlock()
 	s.wakeUp()
+	return queued
 }
 
 // owe marks e's group owed its whole state. The caller holds the group's
