@@ -196,13 +196,16 @@ func TestStreamOnBothStores(t *testing.T) {
 			}
 			wg.Wait()
 			for _, w := range watchers {
+				// Each change adds one to likes, so the Seq says what it
+				// must be; the hub may tell several changes as one if it
+				// falls behind.
 				var likes int64
-				for seq := uint64(2); seq <= 1+writers*each; seq++ {
+				for seq := uint64(1); seq < 1+writers*each; {
 					m := w.next(t)
-					if m.Seq != seq {
-						t.Fatalf("Seq %d, want %d", m.Seq, seq)
+					if m.Seq <= seq || m.GroupCounter[0] != (counter{"likes", int64(m.Seq)}) {
+						t.Fatalf("after Seq %d: %+v", seq, m)
 					}
-					likes = m.GroupCounter[0].Value
+					seq, likes = m.Seq, m.GroupCounter[0].Value
 				}
 				if got := c.counters(t, "live")["likes"]; likes != got || got != 1+writers*each {
 					t.Fatalf("the stream ended on likes=%d; get_group_counter answers %d", likes, got)
