@@ -4,10 +4,13 @@ package main
 // embedded NATS server (internal/natstest) that a test can stop and start.
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/client"
 	"github.com/tallyserver/tally/internal/natstest"
 )
 
@@ -29,22 +32,19 @@ func TestNATSCarriesChangesBetweenNodes(t *testing.T) {
 	if !strings.Contains(a.stdout.String(), "live changes over NATS") {
 		t.Errorf("the banner does not tell of the bus: %q", a.stdout)
 	}
-	ca := a.client(testKey)
-	ca.mustOK(t, "create_group", map[string]any{"Type": "Private", "Name": "live", "GroupId": "live",
-		"MemberList": []map[string]any{{"Member_Account": "fan"}}})
-	ca.mustOK(t, "update_group_counter", map[string]any{"GroupId": "live", "GroupCounter": []counter{{"likes", 1}}})
-	incr := func(api *api) {
-		api.mustOK(t, "update_group_counter", map[string]any{"GroupId": "live", "Mode": "Increase", "GroupCounter": []counter{{"likes", 1}}})
-	}
+	ca := newClient(t, a.URL(), testAdmin)
+	createGroup(t, ca, client.CreateGroupRequest{Type: tally.GroupPrivate, Name: "live", GroupID: "live",
+		MemberList: []client.NewMember{{MemberAccount: "fan"}}})
+	setCounter(t, ca, "live", "likes", 1)
 
-	w := watchSSE(t, streamURL(b.URL(), "fan", "live"))
-	if first := w.next(t); first.Seq != 1 || first.GroupCounter[0] != (counter{"likes", 1}) {
+	w := watch(t, newClient(t, b.URL(), "fan"), "live")
+	if first := w.next(t); first.Seq != 1 || !slices.Equal(first.GroupCounter, []tally.Counter{{Key: "likes", Value: 1}}) {
 		t.Fatalf("first message %+v", first)
 	}
 	start := time.Now()
 	const n = 20
 	for range n {
-		incr(ca)
+		mustIncrease(t, ca, "live", "likes")
 	}
 	var likes int64
 	for seq := uint64(2); seq <= 1+n; seq++ {
@@ -54,19 +54,19 @@ func TestNATSCarriesChangesBetweenNodes(t *testing.T) {
 		}
 		likes = m.GroupCounter[0].Value
 	}
-	if got := b.client(testKey).counters(t, "live")["likes"]; likes != got || got != 1+n {
+	if got := counterValue(t, newClient(t, b.URL(), testAdmin), "live", "likes"); likes != got || got != 1+n {
 		t.Fatalf("node B's stream ended on likes=%d; get_group_counter answers %d", likes, got)
 	}
 	t.Logf("%d changes through A reached B's stream in %v", n, time.Since(start))
 
 	bus.Stop()
-	cc := c.client(testKey)
+	cc := newClient(t, c.URL(), testAdmin)
 	// C writes last, so that no change A sends once the bus is back shows
 	// a gap after C's: only a resync finds them.
-	for _, api := range []*api{ca, ca, ca, cc, cc, cc} {
-		incr(api)
+	var want int64
+	for _, api := range []*client.Client{ca, ca, ca, cc, cc, cc} {
+		want = mustIncrease(t, api, "live", "likes")
 	}
-	want := ca.counters(t, "live")["likes"]
 	start = time.Now()
 	bus.Start()
 	last := uint64(1 + n)
@@ -90,7 +90,7 @@ func TestNATSCarriesChangesBetweenNodes(t *testing.T) {
 	if log := a.stderr.String(); !strings.Contains(log, "setting=nats_url") || strings.Contains(log, pw) {
 		t.Errorf("the reload did not warn of nats_url, or showed its password:\n%s", log)
 	}
-	incr(ca)
+	mustIncrease(t, ca, "live", "likes")
 	if m := w.next(t); m.Seq != last+1 {
 		t.Errorf("after the reload, node B's stream: Seq %d, want %d", m.Seq, last+1)
 	}
