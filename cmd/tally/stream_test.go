@@ -40,6 +40,8 @@ type watcher struct {
 	ended chan error
 }
 
+// newWatcher returns a watcher whose buffer holds every message of a test,
+// so that its reader never holds the stream back.
 func newWatcher() *watcher {
 	return &watcher{msgs: make(chan client.Message, 1<<14), ended: make(chan error, 1)}
 }
