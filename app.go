@@ -20,6 +20,32 @@ type App struct {
 	RateLimitPerAPI int
 	RateLimitPerApp int
 	Disabled        bool
+	// Callback is where the app's third-party callbacks go; its zero
+	// value sends none.
+	Callback Callback
+}
+
+// Callback is an app's third-party callback settings, as Tencent's console
+// keeps them, with what Tally adds.
+type Callback struct {
+	// URL receives the callbacks: an absolute http or https URL. Empty
+	// sends none.
+	URL string
+	// Token, when set, signs each callback URL (Sign and RequestTime).
+	Token string
+	// Events are the after-events sent; BeforeCreateGroup says whether
+	// Group.CallbackBeforeCreateGroup is asked before each create_group.
+	Events            EventSet
+	BeforeCreateGroup bool
+}
+
+// Records returns the after-events the app's writes are to record in the
+// store's outbox: none without a URL.
+func (c *Callback) Records() EventSet {
+	if c.URL == "" {
+		return 0
+	}
+	return c.Events
 }
 
 // Default values of an app's optional settings.
