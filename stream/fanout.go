@@ -62,7 +62,7 @@ func (h *Hub) fanOutDue() (next time.Time) {
 				next = g.turn
 			}
 		default:
-			g.turn = now.Add(time.Duration(g.fanOut()) * h.perMsg)
+			g.fanOut(h, now)
 		}
 		g.mu.Unlock()
 	}

@@ -51,13 +51,13 @@ type group struct {
 	// for the next fan-out, up to the hub's Queue of them; past that,
 	// overflow is set, and they go out as one. dirty says the group
 	// waits for its fan-out, in the hub's list, and turn when its next
-	// may run.
+	// may run; tat keeps its budget (fanOut says how).
 	fanned    []tally.Counter
 	fannedSeq uint64
 	log       []*delta
 	overflow  bool
 	dirty     bool
-	turn      time.Time
+	turn, tat time.Time
 
 	// pendFrom is the Seq of the first pending change, 0 when none is;
 	// pendSet and pendDel are the pending changes conflated.
@@ -149,30 +149,49 @@ func (g *group) knownAs(seq uint64, counters []tally.Counter) {
 }
 
 // fanOut tells the subscribers the changes since the last fan-out: each
-// on its own, or, when there were more than a subscriber may hold, as
-// one, the keys whose values differ and the keys gone. A subscriber at
-// another state than the changes start from (it was given the whole
-// state since) is given the changes after its state, or the whole state
-// again where one message stands for them. It returns how many messages
-// it queued. The caller holds g.mu.
-func (g *group) fanOut() (msgs int) {
+// on its own while the group's budget allows it, or else as one, the
+// keys whose values differ and the keys gone. A subscriber at another
+// state than the changes start from (it was given the whole state since)
+// is given the changes after its state, or the whole state again where
+// one message stands for them. The caller holds g.mu.
+//
+// The budget is kept as a theoretical arrival time, tat, as the generic
+// cell rate algorithm keeps it: each message the group would send puts
+// tat off by the share of a second that the budget gives one, and the
+// group may run ahead of time by budgetBurst. Changes go out one by one
+// while that keeps within the burst, and the group's next turn comes
+// once tat is back within it; so a group sends at most its budget over
+// time, and a burst of changes on a group with few subscribers still
+// goes out change by change.
+func (g *group) fanOut(h *Hub, now time.Time) {
 	g.dirty = false
+	n := time.Duration(len(g.subs))
+	if g.tat.Before(now) {
+		g.tat = now
+	}
 	ds := g.log
-	if g.overflow {
-		set, del := changefeed.Diff(g.fanned, g.counters)
-		ds = []*delta{{seq: g.seq, msg: changeMessage(g.key.id, g.seq, set, del), set: set, del: del}}
+	if one := n * time.Duration(len(ds)) * h.perMsg; g.overflow || g.tat.Add(one).After(now.Add(budgetBurst)) {
+		if len(ds) != 1 {
+			set, del := changefeed.Diff(g.fanned, g.counters)
+			ds = []*delta{{seq: g.seq, msg: changeMessage(g.key.id, g.seq, set, del), set: set, del: del}}
+		}
 	}
 	from := g.fannedSeq
 	g.fanned, g.fannedSeq = g.counters, g.seq
 	g.log, g.overflow = nil, false
-	if g.gone || !g.known || len(ds) == 0 {
-		return 0
+	if g.gone || !g.known || len(ds) == 0 || g.seq <= from {
+		return
 	}
+	g.tat = g.tat.Add(n * time.Duration(len(ds)) * h.perMsg)
+	g.turn = g.tat.Add(-budgetBurst)
 	for s, e := range g.subs {
-		msgs += s.push(e, ds, from)
+		s.push(e, ds, from)
 	}
-	return msgs
 }
+
+// budgetBurst is how far ahead of its budget of messages a group may run:
+// 20ms worth of it, 1,000 messages at the default budget.
+const budgetBurst = 20 * time.Millisecond
 
 // hold keeps a change while the state is not known, and sees that a read
 // is coming. The caller holds g.mu.

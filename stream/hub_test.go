@@ -504,32 +504,42 @@ func TestRandom(t *testing.T) {
 	}
 }
 
-// TestConflated: a group's fan-outs keep to its budget of messages. The
-// first change after a quiet spell goes out at once; the changes made
-// before the group's next turn wait for it, and go out each on its own
-// when a subscriber may hold them all, or as one message with their net
-// effect when it may not.
+// TestConflated: a group's fan-outs keep to its budget of messages. A
+// change after a quiet spell goes out at once; changes that come faster
+// than the budget allows wait for the group's turn, and go out as one
+// message with their net effect, keys deleted named; a burst within the
+// budget goes out change by change.
 func TestConflated(t *testing.T) {
-	m := newModel(t, Options{Budget: 5, Queue: 3}) // a turn every 200ms for one subscriber
-	m.lazy = true
-	m.create("g")
-	m.change("g", map[string]int64{"a": 1, "b": 1}, nil, true)
-	s := m.hub.Subscribe(testApp, []string{"g"})
-	defer s.Close()
-	v := newView()
-	settle(t, m, s, v)
-
 	for _, c := range []struct {
-		name   string
-		change func()
-		want   []string
+		name string
+		opt  Options
+		// then are the changes made once the subscriber has the first,
+		// which sets a to 2.
+		then func(m *model)
+		want []string
 	}{{
-		name:   "after a quiet spell",
-		change: func() { m.set("g", "a", 2) },
-		want:   []string{`{"GroupId":"g","Seq":2,"GroupCounter":[{"Key":"a","Value":2}]}`},
+		name: "faster than the budget",
+		opt:  Options{Budget: 10}, // a message per 100ms
+		then: func(m *model) {
+			m.set("g", "a", 3)
+			m.change("g", map[string]int64{"c": 1}, []string{"b"}, true)
+			m.set("g", "c", 2)
+		},
+		want: []string{`{"GroupId":"g","Seq":5,"GroupCounter":[{"Key":"a","Value":3},{"Key":"c","Value":2}],"Deleted":["b"]}`},
 	}, {
-		name: "as many as the queue holds",
-		change: func() {
+		name: "more than the queue holds",
+		opt:  Options{Budget: 10, Queue: 2},
+		then: func(m *model) {
+			m.set("g", "c", 1)
+			m.set("g", "c", 2)
+			m.set("g", "a", 3)
+			m.set("g", "a", 2) // back to what the subscriber has
+		},
+		want: []string{`{"GroupId":"g","Seq":6,"GroupCounter":[{"Key":"c","Value":2}]}`},
+	}, {
+		name: "a burst within the budget",
+		opt:  Options{Budget: 1000}, // a burst of 20 messages
+		then: func(m *model) {
 			m.set("g", "a", 3)
 			m.change("g", nil, []string{"b"}, true)
 		},
@@ -537,31 +547,37 @@ func TestConflated(t *testing.T) {
 			`{"GroupId":"g","Seq":3,"GroupCounter":[{"Key":"a","Value":3}]}`,
 			`{"GroupId":"g","Seq":4,"GroupCounter":[],"Deleted":["b"]}`,
 		},
-	}, {
-		name: "more than the queue holds",
-		change: func() {
-			m.set("g", "c", 1)
-			m.set("g", "c", 2)
-			m.set("g", "a", 4)
-			m.set("g", "a", 3) // back to what the subscriber has
-		},
-		want: []string{`{"GroupId":"g","Seq":8,"GroupCounter":[{"Key":"c","Value":2}]}`},
 	}} {
-		start := time.Now()
-		c.change()
-		var got []string
-		for range c.want {
-			got = append(got, string(mustNext(t, s)))
-		}
-		if !slices.Equal(got, c.want) {
-			t.Errorf("%s: got\n%s\nwant\n%s", c.name, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
-		}
-		if b, ok := s.Next(); ok {
-			t.Errorf("%s: a message more: %s", c.name, b)
-		}
-		if took := time.Since(start); c.name == "after a quiet spell" && took > 100*time.Millisecond {
-			t.Errorf("the first change after a quiet spell took %v, as if it had waited for a turn", took)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			m := newModel(t, c.opt)
+			m.lazy = true
+			m.create("g")
+			m.change("g", map[string]int64{"a": 1, "b": 1}, nil, true)
+			s := m.hub.Subscribe(testApp, []string{"g"})
+			defer s.Close()
+			settle(t, m, s, newView())
+			time.Sleep(150 * time.Millisecond) // a quiet spell
+			start := time.Now()
+			m.set("g", "a", 2)
+			if got, want := string(mustNext(t, s)), `{"GroupId":"g","Seq":2,"GroupCounter":[{"Key":"a","Value":2}]}`; got != want {
+				t.Fatalf("the first change after a quiet spell: %s, want %s", got, want)
+			}
+			if took := time.Since(start); took > 50*time.Millisecond {
+				t.Errorf("the first change after a quiet spell took %v, as if it had waited for a turn", took)
+			}
+			c.then(m)
+			var got []string
+			for range c.want {
+				got = append(got, string(mustNext(t, s)))
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+			time.Sleep(150 * time.Millisecond)
+			if b, ok := s.Next(); ok {
+				t.Errorf("a message more: %s", b)
+			}
+		})
 	}
 }
 

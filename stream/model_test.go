@@ -280,7 +280,7 @@ func (h *Hub) fanOutNow(app uint32, id string) {
 	if g != nil {
 		g.mu.Lock()
 		if g.dirty {
-			g.fanOut()
+			g.fanOut(h, time.Now())
 		}
 		g.mu.Unlock()
 	}

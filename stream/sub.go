@@ -195,11 +195,11 @@ func (s *Sub) told(e *entry) {
 }
 
 // push queues the changes ds of e's group, which follow one another from
-// Seq from on, and returns how many it queued. A change e has had already
+// Seq from on. A change e has had already
 // is passed over; when e is at another Seq than the change it would take
 // next, or the ring is full, the group is marked owed instead. The caller
 // holds the group's lock.
-func (s *Sub) push(e *entry, ds []*delta, from uint64) (queued int) {
+func (s *Sub) push(e *entry, ds []*delta, from uint64) {
 	s.mu.Lock()
 	for _, d := range ds {
 		switch {
@@ -213,13 +213,11 @@ func (s *Sub) push(e *entry, ds []*delta, from uint64) (queued int) {
 			s.ring[(s.head+s.n)%len(s.ring)] = item{e: e, epoch: e.epoch, d: d}
 			s.n++
 			e.seq = d.seq
-			queued++
 		}
 		from = d.seq
 	}
 	s.mu.Unlock()
 	s.wakeUp()
-	return queued
 }
 
 // owe marks e's group owed its whole state. The caller holds the group's
