@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/httpapi/live"
 	"github.com/tallyserver/tally/stream"
 )
 
@@ -23,7 +24,8 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // Server answers the REST API. It is an http.Handler for every path under
-// /v4/, and answers /healthz and, when Metrics is set, /metrics. It is a
+// /v4/, and answers /healthz, the counter stream, the page that watches it
+// (package live) and, when Metrics is set, /metrics. It is a
 // prometheus.Collector of its own calls (metrics.go), and logs one line for
 // every call that fails (requestlog.go).
 type Server struct {
@@ -106,8 +108,9 @@ func (s *Server) SetApps(apps []tally.App) {
 func (s *Server) app(id uint32) *appState { return (*s.apps.Load())[id] }
 
 // ServeHTTP answers every request with HTTP 200 and an envelope, as
-// Tencent does, except /healthz and /metrics. Every answer carries the
-// call's request id; every call is counted, and every failed one logged.
+// Tencent does, except /healthz, /metrics, the stream and a GET of the live
+// page. Every call's answer carries its request id; every call is counted,
+// and every failed one logged.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
@@ -121,6 +124,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case StreamPath:
 		s.serveStream(w, r)
 		return
+	default:
+		// The page that watches the stream; any other request under
+		// its path is the REST API's, and answered as before.
+		if live.Serve(w, r) {
+			return
+		}
 	}
 	start := time.Now()
 	id := s.requestID(r)
