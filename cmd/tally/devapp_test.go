@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -24,6 +26,7 @@ type devApp struct {
 	sigCmd   []string // the printed "tally usersig ..." arguments, after "tally"
 	curl     string   // the printed curl line
 	group    string   // the GroupId the curl line uses
+	live     string   // the printed address of the live page
 	yamlPath string
 }
 
@@ -36,6 +39,7 @@ var (
 		`\s+\(valid 180 days; make more with: tally (usersig [^)]+)\)\n`)
 	curlRE    = regexp.MustCompile(`(?m)^  (curl .*; echo)$`)
 	curlGroup = regexp.MustCompile(`"GroupId":"([^"]+)"`)
+	liveRE    = regexp.MustCompile(`(?m)^Watch it live in a browser:\n  (\S+)$`)
 )
 
 // readDevApp waits for s to print its development app and parses it.
@@ -44,8 +48,8 @@ func readDevApp(t *testing.T, s *server) devApp {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out := s.stdout.String()
-		m, c := devAppRE.FindStringSubmatch(out), curlRE.FindStringSubmatch(out)
-		if m != nil && c != nil {
+		m, c, l := devAppRE.FindStringSubmatch(out), curlRE.FindStringSubmatch(out), liveRE.FindStringSubmatch(out)
+		if m != nil && c != nil && l != nil {
 			id, err := strconv.ParseUint(m[2], 10, 32)
 			if err != nil {
 				t.Fatal(err)
@@ -56,11 +60,11 @@ func readDevApp(t *testing.T, s *server) devApp {
 			}
 			return devApp{
 				yamlPath: m[1], sdkappid: uint32(id), key: m[3], admin: m[4], sig: m[5],
-				sigCmd: strings.Fields(m[6]), curl: c[1], group: g[1],
+				sigCmd: strings.Fields(m[6]), curl: c[1], group: g[1], live: l[1],
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no development app and curl line on stdout:\n%s", out)
+			t.Fatalf("no development app, curl line and live page on stdout:\n%s", out)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -73,6 +77,36 @@ func verifySig(sig string, d devApp) error {
 		return err
 	}
 	return s.Verify(d.sdkappid, d.admin, d.key, time.Now())
+}
+
+// checkLiveURL checks the printed address of the live page: on server s,
+// with the details of the dev app's admin in its fragment, a UserSig that
+// verifies, and the group of the curl line.
+func checkLiveURL(t *testing.T, s *server, d devApp) {
+	t.Helper()
+	u, err := url.Parse(d.live)
+	if err != nil {
+		t.Fatalf("the live page's address %q: %v", d.live, err)
+	}
+	if page := u.Scheme + "://" + u.Host + u.Path; page != s.base+"/live/" || u.RawQuery != "" {
+		t.Errorf("the live page's address %q is not %s/live/ with a fragment", d.live, s.base)
+	}
+	f, err := url.ParseQuery(u.Fragment)
+	if err != nil {
+		t.Fatalf("the live page's fragment %q: %v", u.Fragment, err)
+	}
+	want := url.Values{
+		"sdkappid":   {strconv.FormatUint(uint64(d.sdkappid), 10)},
+		"identifier": {d.admin},
+		"usersig":    f["usersig"],
+		"GroupId":    {d.group},
+	}
+	if !reflect.DeepEqual(f, want) {
+		t.Errorf("the live page's fragment holds %v, want %v", f, want)
+	}
+	if err := verifySig(f.Get("usersig"), d); err != nil {
+		t.Errorf("the live page's usersig does not verify: %v", err)
+	}
 }
 
 // runCurlLine runs the printed line as a user would paste it and returns
@@ -148,6 +182,7 @@ func TestZeroConfig(t *testing.T) {
 		t.Errorf("the sig of the printed usersig command does not verify: %v", err)
 	}
 
+	checkLiveURL(t, s1, first)
 	create, update := runCurlLine(t, first.curl)
 	checkCurlAnswers(t, first, create, update)
 
@@ -174,6 +209,7 @@ func TestZeroConfig(t *testing.T) {
 	if second.group == first.group {
 		t.Errorf("both runs print GroupId %s; the second line's create_group would fail", first.group)
 	}
+	checkLiveURL(t, s2, second)
 	create, update = runCurlLine(t, second.curl)
 	checkCurlAnswers(t, second, create, update)
 }
