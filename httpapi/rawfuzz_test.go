@@ -6,6 +6,7 @@ import (
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/httpapi"
+	"github.com/tallyserver/tally/httpapi/live"
 	"github.com/tallyserver/tally/usersig"
 )
 
@@ -42,6 +43,9 @@ func FuzzRawRequest(f *testing.F) {
 			f.Add([]byte(raw))
 		}
 	}
+	// The live page, its redirect and a request under its path that is
+	// the API's, on one connection.
+	f.Add([]byte("GET /live/ HTTP/1.1\r\nHost: tally\r\n\r\nHEAD /live HTTP/1.1\r\nHost: tally\r\n\r\nGET /live/x HTTP/1.1\r\nHost: tally\r\n\r\n"))
 	// Two requests on one connection, the second refused.
 	f.Add(append(rawRequest(host, "POST", "get_group_counter", q, `{"GroupId":"g"}`), "GARBAGE\r\n\r\n"...))
 
@@ -54,6 +58,11 @@ func FuzzRawRequest(f *testing.F) {
 			t.Fatalf("the connection closed without an answer")
 		}
 		for i, a := range answers {
+			if isLivePage(a) {
+				// A GET of the live page, which TestLivePage checks,
+				// is no call of the API.
+				continue
+			}
 			if a.resp.Request.Method == "HEAD" {
 				// An answer to HEAD has no body, as HTTP demands.
 				if a.resp.StatusCode != 200 {
@@ -71,4 +80,12 @@ func FuzzRawRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// isLivePage reports whether a is the live page's answer, one of its files
+// or the redirect to it, known by the headers only they carry.
+func isLivePage(a rawAnswer) bool {
+	h := a.resp.Header
+	return a.resp.StatusCode == 200 && h.Get("Content-Security-Policy") == live.CSP ||
+		a.resp.StatusCode == 301 && h.Get("Location") == live.Path[1:]
 }
