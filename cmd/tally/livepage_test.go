@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 // banner names in a real browser, before pasting the curl line: the page
 // shows that the group is missing and waits for it, then shows the
 // counter the line set, then every change written through the REST API
-// after it loaded, a deleted key and the group's end. A refusal that
-// cannot pass is shown with its code.
+// after it loaded, a deleted key, and, watching two groups, each one's end.
+// A refusal that cannot pass is shown with its code.
 func TestLivePageInBrowser(t *testing.T) {
 	needBinary(t)
 	b := chromiumtest.Start(t)
@@ -50,8 +51,21 @@ func TestLivePageInBrowser(t *testing.T) {
 	b.Poll("the group's Seq", groupJS(d.group, ".seq"), wait, is("Seq 3"))
 	b.Poll("like stays", counterJS(d.group, "like", ".value"), wait, is("42"))
 
+	// A second group, watched with the first through a new fragment: the
+	// page starts over, and a group destroyed leaves the other live.
+	const other = "second"
+	c.mustOK(t, "create_group", map[string]any{"Type": "Public", "Name": "Second", "GroupId": other})
+	b.Navigate(strings.Replace(d.live, "#", "#GroupId="+other+"&", 1))
+	b.Poll("the page watches both groups", status, wait, is("live: Live: 2 groups."))
+	b.Poll("the first group's counter after the page started over", counterJS(d.group, "like", ".value"), wait, is("42"))
+	b.Poll("the second group's empty state", groupJS(other, ".seq"), wait, is("Seq 0"))
+
 	c.mustOK(t, "destroy_group", map[string]any{"GroupId": d.group})
 	b.Poll("the group marked destroyed", groupJS(d.group, ".state"), wait, is("destroyed"))
+	c.mustOK(t, "update_group_counter", map[string]any{"GroupId": other, "Mode": "Increase",
+		"GroupCounter": []counter{{"votes", 7}}})
+	b.Poll("the other group's counter, after the first was destroyed", counterJS(other, "votes", ".value"), wait, is("7"))
+	c.mustOK(t, "destroy_group", map[string]any{"GroupId": other})
 	b.Poll("the stream ended", status, wait, func(s string) bool { return strings.HasPrefix(s, "ended: ") })
 
 	// A UserSig that does not decode is refused for good: the page shows
@@ -60,6 +74,47 @@ func TestLivePageInBrowser(t *testing.T) {
 	b.Poll("the refusal of a bad UserSig", status, wait, func(s string) bool {
 		return strings.HasPrefix(s, "error: Refused: 70003 ") && !strings.Contains(s, "retrying")
 	})
+}
+
+// TestLivePageReconnects stops the server under an open page and starts it
+// again on the same address: the page says it lost the connection, and
+// once EventSource has reconnected by itself it shows the state written
+// after the restart, a key deleted meanwhile marked so, whether the fresh
+// snapshot or a change brought it.
+func TestLivePageReconnects(t *testing.T) {
+	needBinary(t)
+	b := chromiumtest.Start(t)
+	args := []string{"serve", "--data", filepath.Join(t.TempDir(), "data"), "--listen", freeAddr(t)}
+	s1 := startServer(t, args...)
+	d := readDevApp(t, s1)
+	create, update := runCurlLine(t, d.curl)
+	checkCurlAnswers(t, d, create, update)
+	const wait = 15 * time.Second
+
+	status := `(() => { const s = document.getElementById("status"); return s.dataset.state + ": " + s.textContent })()`
+	b.Navigate(d.live)
+	b.Poll("the counter the curl line set", counterJS(d.group, "like", ".value"), wait, is("1"))
+	b.Poll("the page is live", status, wait, func(s string) bool { return strings.HasPrefix(s, "live: ") })
+
+	if err := s1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := s1.wait(10 * time.Second); code != 0 {
+		t.Fatalf("SIGTERM: exit code %d", code)
+	}
+	b.Poll("the page says it lost the stream", status, wait, is("connecting: Connection lost; reconnecting…"))
+
+	s2 := startServer(t, args...)
+	c := newAPI(s2.base, d.sdkappid, d.key, d.admin)
+	c.mustOK(t, "delete_group_counter", map[string]any{"GroupId": d.group, "GroupCounterKeys": []string{"like"}})
+	c.mustOK(t, "update_group_counter", map[string]any{"GroupId": d.group, "Mode": "Set",
+		"GroupCounter": []counter{{"fans", 3}}})
+	b.Poll("a counter set after the restart", counterJS(d.group, "fans", ".value"), wait, is("3"))
+	b.Poll("like, deleted after the restart, marked so", counterJS(d.group, "like", ""), wait, func(s string) bool {
+		return strings.Contains(" "+s+" ", " deleted ")
+	})
+	b.Poll("the group's Seq, kept across the restart", groupJS(d.group, ".seq"), wait, is("Seq 3"))
+	b.Poll("the page is live again", status, wait, func(s string) bool { return strings.HasPrefix(s, "live: ") })
 }
 
 // groupJS is an expression that gives the class of the section that shows
