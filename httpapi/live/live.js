@@ -23,7 +23,7 @@ let watch = null; // {sdkappid, identifier, usersig, groups}
 let source = null; // the open EventSource
 let retryTimer = 0;
 let failures = 0; // refusals in a row, for the retry's back-off
-let groups = new Map(); // GroupId -> {section, seqEl, stateEl, rows: Map(key -> tr), destroyed}
+let groups = new Map(); // GroupId -> {section, seqEl, stateEl, empty, tbody, rows: Map(key -> tr), destroyed}
 let seen = new Set(); // groups whose first message the current connection has brought
 
 function setStatus(state, text) {
@@ -61,7 +61,7 @@ function fragmentOf(w) {
   return "#" + p.toString();
 }
 
-// streamURL is the stream's address for the groups of watch not destroyed.
+// streamURL is the stream's address for the groups ids, as the user watched.
 function streamURL(ids) {
   const p = new URLSearchParams({ sdkappid: watch.sdkappid, identifier: watch.identifier, usersig: watch.usersig });
   for (const id of ids) p.append("GroupId", id);
