@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
+	"time"
 )
 
 // net/http answers a request it cannot parse (a broken request line, a bad
@@ -72,6 +75,11 @@ type conn struct {
 	// connection's own goroutine touches it; it is atomic so that this
 	// need not be argued again should net/http change.
 	handled atomic.Bool
+	// answered says something was written since the request began, and
+	// cutShort that the client's input ended within the request's head.
+	// Close reads them, perhaps from another goroutine (Server.Close
+	// closes every connection), hence atomic.
+	answered, cutShort atomic.Bool
 }
 
 // headCap is how much of a request conn keeps: net/http reads at most
@@ -90,7 +98,23 @@ func (c *conn) Read(p []byte) (int, error) {
 			c.head = append(c.head, p[:min(n, room)]...)
 		}
 	}
+	if err == io.EOF && len(c.head) > 0 && !c.hijacked && !bytes.Contains(c.head, []byte("\r\n\r\n")) {
+		c.cutShort.Store(true)
+	}
 	return n, err
+}
+
+// Close answers a request whose head the client's input ended within,
+// if nothing answered it, before it closes. net/http drops such a request
+// without a word when its request line fills its 4 KiB buffer before the
+// input ends (a shorter one it refuses, and Write replaces the refusal),
+// and every request is promised an answer.
+func (c *conn) Close() error {
+	if c.cutShort.Load() && !c.answered.Load() {
+		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do"))
+	}
+	return c.Conn.Close()
 }
 
 // Write passes everything through except a refusal by net/http itself,
@@ -99,6 +123,9 @@ func (c *conn) Read(p []byte) (int, error) {
 // status would start with 4 or 5 is looked at further, and only when no
 // handler is answering (/healthz answers 503 when the store cannot serve).
 func (c *conn) Write(p []byte) (int, error) {
+	if !c.answered.Load() {
+		c.answered.Store(true)
+	}
 	if len(p) > len("HTTP/1.1 400 ") && (p[9] == '4' || p[9] == '5') && string(p[:7]) == "HTTP/1." && !c.handled.Load() {
 		if answer, ok := c.replaceRefusal(p); ok {
 			if _, err := c.Conn.Write(answer); err != nil {
@@ -140,6 +167,8 @@ func trackRequestStart(c net.Conn, state http.ConnState) {
 	}
 	if hc, ok := c.(*conn); ok {
 		hc.handled.Store(false)
+		hc.answered.Store(false)
+		hc.cutShort.Store(false)
 		if cap(hc.head) > 8<<10 {
 			// Give back what a large request grew, so that thousands of
 			// idle connections hold little.
