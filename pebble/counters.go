@@ -13,7 +13,7 @@ import (
 // UpdateCounters implements tally.Store.
 func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode tally.Mode, items []tally.Counter) ([]tally.Counter, error) {
 	var out []tally.Counter
-	err := s.changeCounters(app, id, func(cur []tally.Counter) (next []tally.Counter, err error) {
+	err := s.changeCounters(ctx, app, id, mode.String(), func(cur []tally.Counter) (next []tally.Counter, err error) {
 		next, out, err = tally.ApplyCounters(cur, mode, items)
 		return next, err
 	})
@@ -25,7 +25,7 @@ func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode 
 
 // DeleteCounters implements tally.Store.
 func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys []string) error {
-	return s.changeCounters(app, id, func(cur []tally.Counter) ([]tally.Counter, error) {
+	return s.changeCounters(ctx, app, id, tally.CounterModeDelete, func(cur []tally.Counter) ([]tally.Counter, error) {
 		return tally.RemoveCounters(cur, keys), nil
 	})
 }
@@ -69,8 +69,9 @@ func (s *Store) counterState(app uint32, id string) (uint64, []tally.Counter, er
 // changeCounters runs one read-modify-write of a group's counters. change
 // gets the current counters and returns the new ones, or an error to change
 // nothing. A write that changes them adds one to the group's Seq; one that
-// leaves them as they were writes nothing and keeps it.
-func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counter) ([]tally.Counter, error)) error {
+// leaves them as they were writes nothing and keeps it. mode names the
+// change in its after-event, if ctx asks for one.
+func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string, change func([]tally.Counter) ([]tally.Counter, error)) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -105,6 +106,18 @@ func (s *Store) changeCounters(app uint32, id string, change func([]tally.Counte
 		// all the hot path pays.
 		if s.feed.Load() != nil {
 			told = changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: cur, Next: next}
+		}
+		if o, ok := tally.OriginOf(ctx, tally.EventAfterGroupCounterChanged); ok {
+			// The event names the group's type, which the counters
+			// record does not hold: only a write with callbacks pays
+			// for reading the group's record.
+			rec, err := s.group(app, id)
+			if err != nil {
+				b.Close()
+				return nil, changefeed.Change{}, err
+			}
+			set, del := changefeed.Diff(cur, next)
+			s.record(b, tally.CounterChangedEvent(app, o, id, rec.Type, mode, set, del, seq))
 		}
 		return b, told, nil
 	}, l)

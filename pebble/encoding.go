@@ -45,6 +45,7 @@ const (
 	tagOrder  byte = 6
 	tagJoined byte = 7
 	tagFormat byte = 8
+	tagOutbox byte = 9
 )
 
 func appKey(app uint32) []byte {

@@ -36,6 +36,9 @@ var decoders = map[string]struct {
 			seq, cs, err := decodeCounters(b)
 			return []any{seq, cs}, err
 		}, emptyIsNone: true},
+	"event": {valid: encodeEvent(&tally.Event{App: 1<<32 - 1, GroupID: "g", Kind: tally.EventAfterGroupCounterChanged,
+		ClientIP: "::1", Time: -1 << 63, Body: []byte(`{"a":1}`)}),
+		decode: func(b []byte) (any, error) { return decodeEvent(1, b) }},
 	"group": {valid: testGroupRecord.encode(), decode: func(b []byte) (any, error) { return decodeGroupRecord("g", b) }},
 	"member": {valid: appendMember(nil, &testMember), decode: func(b []byte) (any, error) {
 		return decodeMember(testMember.Account, b)

@@ -31,7 +31,11 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group, mem
 		rec := groupRecord{Group: *g}
 		rec.ID = id
 		err := s.under(func() (*pebble.Batch, error) {
-			return s.createGroup(app, &rec, members)
+			b, err := s.createGroup(app, &rec, members)
+			if o, ok := tally.OriginOf(ctx, tally.EventAfterCreateGroup); ok && err == nil {
+				s.record(b, tally.CreateGroupEvent(app, o, &rec.Group, members))
+			}
+			return b, err
 		}, s.appLatch(app), s.groupLatch(app, id))
 		if tally.ErrorCode(err) == tally.ErrGroupIDInUse && !custom {
 			continue // A generated id collided; draw another.
@@ -156,9 +160,14 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		b.Delete(groupKey(tagGroup, app, id), nil)
 		b.Delete(listKey(app, rec.seq), nil)
 		b.Delete(groupKey(tagCount, app, id), nil)
-		if err := s.destroyMembers(b, app, id); err != nil {
+		o, record := tally.OriginOf(ctx, tally.EventAfterGroupDestroyed)
+		members, err := s.destroyMembers(b, app, id, record)
+		if err != nil {
 			b.Close()
 			return nil, changefeed.Change{}, err
+		}
+		if record {
+			s.record(b, tally.GroupDestroyedEvent(app, o, &rec.Group, members))
 		}
 		return b, told, nil
 	}, s.appLatch(app), s.groupLatch(app, id))
@@ -224,8 +233,13 @@ func (s *Store) ModifyGroup(ctx context.Context, app uint32, id string, ch *tall
 		if err != nil || !changed {
 			return nil, err
 		}
-		rec.Group = *next
 		b := s.db.NewBatch()
+		if o, ok := tally.OriginOf(ctx, tally.EventAfterGroupInfoChanged); ok {
+			if ev, ok := tally.GroupInfoChangedEvent(app, o, &rec.Group, next); ok {
+				s.record(b, ev)
+			}
+		}
+		rec.Group = *next
 		b.Set(groupKey(tagGroup, app, id), rec.encode(), nil)
 		return b, nil
 	}, s.groupLatch(app, id))

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -64,6 +65,9 @@ func (s *Store) AddMembers(ctx context.Context, app uint32, id string, accounts 
 			w.put(&added[i])
 		}
 		b.Set(groupKey(tagGroup, app, id), rec.encode(), nil)
+		if o, ok := tally.OriginOf(ctx, tally.EventAfterNewMemberJoin); ok {
+			s.record(b, tally.NewMemberJoinEvent(app, o, &rec.Group, accountsOf(added)))
+		}
 		return b, nil
 	}, s.groupLatch(app, id))
 	if err != nil {
@@ -102,6 +106,9 @@ func (s *Store) DeleteMembers(ctx context.Context, app uint32, id string, accoun
 			w.delete(&removed[i])
 		}
 		b.Set(groupKey(tagGroup, app, id), rec.encode(), nil)
+		if o, ok := tally.OriginOf(ctx, tally.EventAfterMemberExit); ok {
+			s.record(b, tally.MemberExitEvent(app, o, &rec.Group, accountsOf(removed)))
+		}
 		return b, nil
 	}, s.groupLatch(app, id))
 }
@@ -331,12 +338,12 @@ func (w *memberWriter) delete(m *tally.Member) {
 // member keys, and the group's tagMember and tagOrder keys by range. A
 // group without members costs one seek. The caller holds the group's
 // latch.
-func (s *Store) destroyMembers(b *pebble.Batch, app uint32, id string) error {
+func (s *Store) destroyMembers(b *pebble.Batch, app uint32, id string, keep bool) (kept []tally.Member, _ error) {
 	prefix := membersPrefix(tagMember, app, id)
 	end := prefixEnd(prefix)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: end})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer it.Close()
 	var key []byte
@@ -346,22 +353,38 @@ func (s *Store) destroyMembers(b *pebble.Batch, app uint32, id string) error {
 		account := string(it.Key()[len(prefix):])
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m, err := decodeMember(account, v)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if keep {
+			kept = append(kept, m)
 		}
 		key = appendJoinedKey(key[:0], app, account, m.JoinTime, id)
 		b.Delete(key, nil)
 	}
 	if err := it.Error(); err != nil {
-		return err
+		return nil, err
 	}
 	if found {
 		b.DeleteRange(prefix, end, nil)
 		order := membersPrefix(tagOrder, app, id)
 		b.DeleteRange(order, prefixEnd(order), nil)
 	}
-	return nil
+	if keep {
+		// The event lists them in join order, as member pages do.
+		slices.SortFunc(kept, func(a, b tally.Member) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	return kept, nil
+}
+
+// accountsOf returns the accounts of members, in order.
+func accountsOf(members []tally.Member) []string {
+	out := make([]string, len(members))
+	for i, m := range members {
+		out[i] = m.Account
+	}
+	return out
 }

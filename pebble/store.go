@@ -117,6 +117,9 @@ type Store struct {
 	// feed tells the changes of counters once they are durable; nil
 	// until OnChange sets a function (feed.go).
 	feed atomic.Pointer[changefeed.Feed]
+
+	// lastEvent is the ID of the last event put in the outbox (outbox.go).
+	lastEvent atomic.Uint64
 }
 
 var (
@@ -182,6 +185,12 @@ func open(dir string, o options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: upgrading the first release's records: %w", dir, err)
 	}
+	last, err := lastEventID(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: reading the outbox: %w", dir, err)
+	}
+	s.lastEvent.Store(last)
 	s.db, s.fs = db, fs
 	s.census.start(db, s.opts.logger.Errorf)
 	return s, nil
