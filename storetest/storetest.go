@@ -25,10 +25,14 @@ type Backend struct {
 	// Reopen closes s and opens it again on the same data, to show that
 	// what was acknowledged survives. Nil skips the durability cases.
 	Reopen func(t *testing.T, s tally.Store) tally.Store
+	// OneNode says that each store serves one node alone, so that its
+	// tally.Outbox may grant ClaimDelivery to every holder; otherwise
+	// the suite checks that it grants one holder at a time.
+	OneNode bool
 }
 
 // Run runs the whole contract against b, the cases of tally.ChangeFeed
-// too when b's stores implement it.
+// and tally.Outbox too when b's stores implement them.
 func Run(t *testing.T, b Backend) {
 	cases := []struct {
 		name string
@@ -69,6 +73,12 @@ func Run(t *testing.T, b Backend) {
 		{"FeedState", testFeedState},
 		{"FeedReopen", testFeedReopen},
 		{"FeedConcurrent", testFeedConcurrent},
+		{"OutboxWrites", testOutboxWrites},
+		{"OutboxAsked", testOutboxAsked},
+		{"OutboxPages", testOutboxPages},
+		{"OutboxConcurrent", testOutboxConcurrent},
+		{"OutboxReopen", testOutboxReopen},
+		{"ClaimDelivery", testClaimDelivery},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, b) })
