@@ -44,8 +44,9 @@ func (s *Store) Counters(ctx context.Context, app uint32, id string, keys []stri
 
 // DeleteCounters implements tally.Store.
 func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys []string) error {
+	o, record := tally.OriginOf(ctx, tally.EventAfterGroupCounterChanged)
 	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]changefeed.Change, error) {
-		seq, cur, err := lockCounters(ctx, q, app, id)
+		typ, seq, cur, err := lockCounters(ctx, q, app, id)
 		if err != nil {
 			return nil, err
 		}
@@ -55,18 +56,30 @@ func (s *Store) DeleteCounters(ctx context.Context, app uint32, id string, keys 
 		}
 		seq++
 		change := changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: cur, Next: next}
-		return []changefeed.Change{change}, writeCounters(ctx, q, app, id, seq, next)
+		var evs []tally.Event
+		if record {
+			evs = append(evs, counterEvent(app, o, id, typ, tally.CounterModeDelete, cur, next, seq))
+		}
+		return []changefeed.Change{change}, writeCounters(ctx, q, app, id, seq, next, evs)
 	})
 }
 
-// lockCounters locks the group's row and reads its Seq and counters,
+// counterEvent is the event of the change of group id's counters from cur
+// to next, which left the group at Seq seq: the keys whose values it set,
+// and those it removed, as the feed tells them.
+func counterEvent(app uint32, o tally.Origin, id string, typ tally.GroupType, mode string, cur, next []tally.Counter, seq uint64) tally.Event {
+	set, deleted := changefeed.Diff(cur, next)
+	return tally.CounterChangedEvent(app, o, id, typ, mode, set, deleted, seq)
+}
+
+// lockCounters locks the group's row and reads its type, Seq and counters,
 // failing for a missing group or a Community. The two statements go in
 // one round trip; the second reads after the first has the lock, at READ
 // COMMITTED in a snapshot of its own, so it sees the last writer's
 // counters. (One
 // statement joining the two would not: when the lock waits, PostgreSQL
 // rechecks the locked row alone and keeps the joined row it read before.)
-func lockCounters(ctx context.Context, q querier, app uint32, id string) (uint64, []tally.Counter, error) {
+func lockCounters(ctx context.Context, q querier, app uint32, id string) (tally.GroupType, uint64, []tally.Counter, error) {
 	b := &pgx.Batch{}
 	b.Queue("SELECT type FROM tally_groups WHERE app = $1 AND id = $2 FOR UPDATE", int64(app), bs(id))
 	b.Queue("SELECT data, seq FROM tally_counters WHERE app = $1 AND group_id = $2", int64(app), bs(id))
@@ -74,25 +87,29 @@ func lockCounters(ctx context.Context, q querier, app uint32, id string) (uint64
 	defer res.Close()
 	var t int16
 	if err := res.QueryRow().Scan(&t); err != nil {
-		return 0, nil, notFound(err, id)
+		return "", 0, nil, notFound(err, id)
 	}
 	if err := mayCount(t, id); err != nil {
-		return 0, nil, err
+		return "", 0, nil, err
 	}
 	var data []byte
 	var stored *int64
 	if err := res.QueryRow().Scan(&data, &stored); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil, err
+		return "", 0, nil, err
 	}
 	if err := res.Close(); err != nil {
-		return 0, nil, err
+		return "", 0, nil, err
 	}
 	seq, err := seqOf(stored)
 	if err != nil {
-		return 0, nil, err
+		return "", 0, nil, err
+	}
+	typ, err := decodeType(t)
+	if err != nil {
+		return "", 0, nil, err
 	}
 	cs, err := decodeCounters(data)
-	return seq, cs, err
+	return typ, seq, cs, err
 }
 
 // mayCount fails for a group whose type t has no counters.
@@ -107,12 +124,11 @@ func mayCount(t int16, id string) error {
 	return nil
 }
 
-// writeCounters stores next as the group's counters, at Seq seq; the
-// caller has locked the group's row. No counters keep the row, with its
-// Seq, so that the group's next change goes on from it.
-func writeCounters(ctx context.Context, q querier, app uint32, id string, seq uint64, next []tally.Counter) error {
-	_, err := q.Exec(ctx, `INSERT INTO tally_counters (app, group_id, data, seq) VALUES ($1, $2, $3, $4)
+// writeCounters stores next as the group's counters, at Seq seq, and
+// records evs; the caller has locked the group's row. No counters keep
+// the row, with its Seq, so that the group's next change goes on from it.
+func writeCounters(ctx context.Context, q querier, app uint32, id string, seq uint64, next []tally.Counter, evs []tally.Event) error {
+	return execRecording(ctx, q, evs, `INSERT INTO tally_counters (app, group_id, data, seq) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (app, group_id) DO UPDATE SET data = excluded.data, seq = excluded.seq`,
 		int64(app), bs(id), encodeCounters(next), int64(seq))
-	return err
 }

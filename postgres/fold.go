@@ -58,6 +58,10 @@ type foldQueue struct {
 type update struct {
 	mode  tally.Mode
 	items []tally.Counter
+	// origin is the call's Origin, and record whether it asks for the
+	// call's event: each call in a folded transaction records its own.
+	origin tally.Origin
+	record bool
 
 	out []tally.Counter
 	err error
@@ -74,6 +78,7 @@ func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode 
 		return nil, fmt.Errorf("postgres: call given up before it began: %w", err)
 	}
 	u := &update{mode: mode, items: items, done: make(chan struct{})}
+	u.origin, u.record = tally.OriginOf(ctx, tally.EventAfterGroupCounterChanged)
 	if s.noFold {
 		// One transaction per call, as a store without folding would run
 		// them: they queue on the group's row lock in the database, each
@@ -132,16 +137,18 @@ func (s *Store) UpdateCounters(ctx context.Context, app uint32, id string, mode 
 
 // applyUpdates applies the updates in one transaction and sets each one's
 // answer. Each update that changes the counters is a change of its own,
-// with the next Seq, as it would be in a transaction of its own.
+// with the next Seq, as it would be in a transaction of its own, and
+// records its own event, with its own Origin and Seq, when it asks.
 func (s *Store) applyUpdates(ctx context.Context, app uint32, id string, batch []*update) {
 	s.folds.txns.Add(1)
 	s.folds.updates.Add(int64(len(batch)))
 	err := s.writeTelling(ctx, func(ctx context.Context, q querier) ([]changefeed.Change, error) {
-		seq, cur, err := lockCounters(ctx, q, app, id)
+		typ, seq, cur, err := lockCounters(ctx, q, app, id)
 		if err != nil {
 			return nil, err
 		}
 		var changes []changefeed.Change
+		var evs []tally.Event
 		next := cur
 		for _, u := range batch {
 			var n []tally.Counter
@@ -151,12 +158,15 @@ func (s *Store) applyUpdates(ctx context.Context, app uint32, id string, batch [
 			}
 			seq++
 			changes = append(changes, changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: next, Next: n})
+			if u.record {
+				evs = append(evs, counterEvent(app, u.origin, id, typ, u.mode.String(), next, n, seq))
+			}
 			next = n
 		}
 		if len(changes) == 0 {
 			return nil, nil
 		}
-		return changes, writeCounters(ctx, q, app, id, seq, next)
+		return changes, writeCounters(ctx, q, app, id, seq, next, evs)
 	})
 	if err != nil {
 		for _, u := range batch {

@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -42,6 +44,7 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group, mem
 		return err
 	}
 	custom := g.ID != ""
+	o, record := tally.OriginOf(ctx, tally.EventAfterCreateGroup)
 	var id string
 	err = s.write(ctx, func(ctx context.Context, q querier) error {
 		var seq int64
@@ -81,7 +84,13 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group, mem
 			m.Seq = uint64(i + 1)
 			ms[i] = m
 		}
-		return insertMembers(ctx, q, app, id, ms)
+		var evs []tally.Event
+		if record {
+			created := g.Clone()
+			created.ID = id
+			evs = append(evs, tally.CreateGroupEvent(app, o, created, members))
+		}
+		return insertMembers(ctx, q, app, id, ms, evs...)
 	})
 	if err != nil {
 		return err
@@ -91,10 +100,10 @@ func (s *Store) CreateGroup(ctx context.Context, app uint32, g *tally.Group, mem
 }
 
 // insertMembers inserts members of a group, whose Seqs are set, in one
-// statement.
-func insertMembers(ctx context.Context, q querier, app uint32, id string, ms []tally.Member) error {
+// statement, and records evs.
+func insertMembers(ctx context.Context, q querier, app uint32, id string, ms []tally.Member, evs ...tally.Event) error {
 	if len(ms) == 0 {
-		return nil
+		return recordEvents(ctx, q, evs)
 	}
 	accounts := make([][]byte, len(ms))
 	seqs := make([]int64, len(ms))
@@ -104,18 +113,20 @@ func insertMembers(ctx context.Context, q querier, app uint32, id string, ms []t
 	for i, m := range ms {
 		accounts[i], seqs[i], roles[i], joins[i], data[i] = bs(m.Account), int64(m.Seq), int16(m.Role), m.JoinTime, encodeFields(m.AppDefinedData)
 	}
-	_, err := q.Exec(ctx, `INSERT INTO tally_members (app, group_id, account, seq, role, join_time, data)
+	return execRecording(ctx, q, evs, `INSERT INTO tally_members (app, group_id, account, seq, role, join_time, data)
 		SELECT $1, $2, u.account, u.seq, u.role, u.join_time, u.data
 		FROM unnest($3::bytea[], $4::bigint[], $5::smallint[], $6::bigint[], $7::bytea[]) AS u(account, seq, role, join_time, data)`,
 		int64(app), bs(id), accounts, seqs, roles, joins, data)
-	return err
 }
 
 // DestroyGroup implements tally.Store.
 //
 // The feed tells the group's end with its last Seq, which the deleted
-// counters row held (0 without one).
+// counters row held (0 without one). When the Origin asks for the
+// group's event, the members' DELETE returns the members it removed, for
+// the event's body.
 func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
+	o, record := tally.OriginOf(ctx, tally.EventAfterGroupDestroyed)
 	return s.writeTelling(ctx, func(ctx context.Context, q querier) ([]changefeed.Change, error) {
 		// The app's row first, as CreateGroup takes it, so that the two
 		// never wait for each other in opposite orders.
@@ -123,20 +134,27 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 			return nil, err
 		}
 		var t int16
-		err := q.QueryRow(ctx, "DELETE FROM tally_groups WHERE app = $1 AND id = $2 RETURNING type", int64(app), bs(id)).Scan(&t)
+		var owner, name []byte
+		err := q.QueryRow(ctx, "DELETE FROM tally_groups WHERE app = $1 AND id = $2 RETURNING type, owner, name",
+			int64(app), bs(id)).Scan(&t, &owner, &name)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, errGroupNotFound(id)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if _, err := decodeType(t); err != nil {
+		typ, err := decodeType(t)
+		if err != nil {
 			return nil, err
 		}
 		b := &pgx.Batch{}
 		b.Queue(fmt.Sprintf("UPDATE tally_apps SET %[1]s = %[1]s - 1 WHERE app = $1", appCounts[t]), int64(app))
 		b.Queue("DELETE FROM tally_counters WHERE app = $1 AND group_id = $2 RETURNING seq", int64(app), bs(id))
-		b.Queue("DELETE FROM tally_members WHERE app = $1 AND group_id = $2", int64(app), bs(id))
+		deleteMembers := "DELETE FROM tally_members WHERE app = $1 AND group_id = $2"
+		if record {
+			deleteMembers += " RETURNING account, seq"
+		}
+		b.Queue(deleteMembers, int64(app), bs(id))
 		res := q.SendBatch(ctx, b)
 		defer res.Close()
 		if _, err := res.Exec(); err != nil {
@@ -146,7 +164,13 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		if err := res.QueryRow().Scan(&stored); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return nil, err
 		}
-		if _, err := res.Exec(); err != nil {
+		var members []tally.Member
+		if record {
+			members, err = deletedMembers(res)
+		} else {
+			_, err = res.Exec()
+		}
+		if err != nil {
 			return nil, err
 		}
 		if err := res.Close(); err != nil {
@@ -156,8 +180,39 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		if err != nil {
 			return nil, err
 		}
+		if record {
+			g := &tally.Group{ID: id, Type: typ, Owner: string(owner), Name: string(name)}
+			if err := recordEvents(ctx, q, []tally.Event{tally.GroupDestroyedEvent(app, o, g, members)}); err != nil {
+				return nil, err
+			}
+		}
 		return []changefeed.Change{{App: app, GroupID: id, Seq: seq, Destroyed: true}}, nil
 	})
+}
+
+// deletedMembers reads the accounts and Seqs that a DELETE of a group's
+// members returned, and returns the members as Members orders them: by
+// Seq, which puts the owner first.
+func deletedMembers(res pgx.BatchResults) ([]tally.Member, error) {
+	rows, err := res.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []tally.Member
+	for rows.Next() {
+		var account []byte
+		var seq int64
+		if err := rows.Scan(&account, &seq); err != nil {
+			return nil, err
+		}
+		out = append(out, tally.Member{Account: string(account), Seq: uint64(seq)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b tally.Member) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
 }
 
 // Groups implements tally.Store.
@@ -314,6 +369,7 @@ func (s *Store) ListGroups(ctx context.Context, app uint32, f tally.GroupFilter)
 
 // ModifyGroup implements tally.Store.
 func (s *Store) ModifyGroup(ctx context.Context, app uint32, id string, ch *tally.GroupChange, now int64) error {
+	o, record := tally.OriginOf(ctx, tally.EventAfterGroupInfoChanged)
 	return s.write(ctx, func(ctx context.Context, q querier) error {
 		g, _, err := lockGroup(ctx, q, app, id)
 		if err != nil {
@@ -323,7 +379,13 @@ func (s *Store) ModifyGroup(ctx context.Context, app uint32, id string, ch *tall
 		if err != nil || !changed {
 			return err
 		}
-		return updateGroup(ctx, q, app, next, -1)
+		var evs []tally.Event
+		if record {
+			if ev, ok := tally.GroupInfoChangedEvent(app, o, g, next); ok {
+				evs = append(evs, ev)
+			}
+		}
+		return updateGroup(ctx, q, app, next, -1, evs...)
 	})
 }
 
@@ -341,19 +403,18 @@ func lockGroup(ctx context.Context, q querier, app uint32, id string) (*tally.Gr
 }
 
 // updateGroup writes g's fields to its row, and memberSeq unless it is
-// negative. The caller has locked the row.
-func updateGroup(ctx context.Context, q querier, app uint32, g *tally.Group, memberSeq int64) error {
+// negative, and records evs. The caller has locked the row.
+func updateGroup(ctx context.Context, q querier, app uint32, g *tally.Group, memberSeq int64, evs ...tally.Event) error {
 	values, err := groupValues(g)
 	if err != nil {
 		return err
 	}
 	args := append([]any{int64(app), bs(g.ID), memberSeq}, values...)
-	_, err = q.Exec(ctx, `UPDATE tally_groups SET name = $4, owner = $5, create_time = $6, introduction = $7,
+	return execRecording(ctx, q, evs, `UPDATE tally_groups SET name = $4, owner = $5, create_time = $6, introduction = $7,
 		notification = $8, face_url = $9, max_member_num = $10, apply_join = $11, invite_join = $12,
 		mute_all = $13, support_topic = $14, app_data = $15, info_seq = $16, last_info_time = $17,
 		member_num = $18, member_seq = CASE WHEN $3::bigint < 0 THEN member_seq ELSE $3::bigint END
 		WHERE app = $1 AND id = $2`, args...)
-	return err
 }
 
 // notFound turns the ErrNoRows of reading group id into ErrGroupNotFound.

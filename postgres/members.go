@@ -9,6 +9,7 @@ import (
 
 // AddMembers implements tally.Store.
 func (s *Store) AddMembers(ctx context.Context, app uint32, id string, accounts []string, now int64) ([]tally.AddResult, error) {
+	o, record := tally.OriginOf(ctx, tally.EventAfterNewMemberJoin)
 	var results []tally.AddResult
 	err := s.write(ctx, func(ctx context.Context, q querier) error {
 		g, memberSeq, err := lockGroup(ctx, q, app, id)
@@ -43,7 +44,11 @@ func (s *Store) AddMembers(ctx context.Context, app uint32, id string, accounts 
 		if err := insertMembers(ctx, q, app, id, added); err != nil {
 			return err
 		}
-		return updateGroup(ctx, q, app, next, memberSeq)
+		var evs []tally.Event
+		if record {
+			evs = append(evs, tally.NewMemberJoinEvent(app, o, next, accountsOf(added)))
+		}
+		return updateGroup(ctx, q, app, next, memberSeq, evs...)
 	})
 	if err != nil {
 		return nil, err
@@ -53,6 +58,7 @@ func (s *Store) AddMembers(ctx context.Context, app uint32, id string, accounts 
 
 // DeleteMembers implements tally.Store.
 func (s *Store) DeleteMembers(ctx context.Context, app uint32, id string, accounts []string, now int64) error {
+	o, record := tally.OriginOf(ctx, tally.EventAfterMemberExit)
 	return s.write(ctx, func(ctx context.Context, q querier) error {
 		g, _, err := lockGroup(ctx, q, app, id)
 		if err != nil {
@@ -73,16 +79,26 @@ func (s *Store) DeleteMembers(ctx context.Context, app uint32, id string, accoun
 		if err != nil || len(removed) == 0 {
 			return err
 		}
-		gone := make([]string, len(removed))
-		for i, m := range removed {
-			gone[i] = m.Account
-		}
+		gone := accountsOf(removed)
 		if _, err := q.Exec(ctx, "DELETE FROM tally_members WHERE app = $1 AND group_id = $2 AND account = ANY($3)",
 			int64(app), bs(id), bytesOf(gone)); err != nil {
 			return err
 		}
-		return updateGroup(ctx, q, app, next, -1)
+		var evs []tally.Event
+		if record {
+			evs = append(evs, tally.MemberExitEvent(app, o, next, gone))
+		}
+		return updateGroup(ctx, q, app, next, -1, evs...)
 	})
+}
+
+// accountsOf returns the members' accounts, in order.
+func accountsOf(ms []tally.Member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Account
+	}
+	return out
 }
 
 // memberSet returns the records of those of accounts that are members of
