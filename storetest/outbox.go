@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -410,10 +411,24 @@ func testOutboxPages(t *testing.T, b Backend) {
 			t.Fatalf("Events(%d) =%s\nwant%s", limit, showEvents(got), showEvents(want))
 		}
 	}
+	// What Events returns is the caller's: changing it changes neither
+	// the outbox nor what Events answers next.
+	kept := slices.Clone(all)
+	for i := range kept {
+		kept[i].Body = slices.Clone(kept[i].Body)
+	}
+	if got, err := ob.Events(ctx, 1); err != nil || len(got) != 1 {
+		t.Fatalf("Events(1) = %v, %v", got, err)
+	} else {
+		got[0].Body[0], got[0].GroupID = 'X', "changed"
+	}
+	if got := mustEvents(t, ob); !slices.EqualFunc(got, kept, sameEvent) {
+		t.Fatalf("after changing what Events returned, the outbox holds%s\nwant%s", showEvents(got), showEvents(kept))
+	}
 
 	// Remove the first, one in the middle and an unknown ID.
 	mustDeleteEvents(t, ob, []uint64{all[0].ID, all[5].ID, all[len(all)-1].ID + 1000, math.MaxUint64})
-	rest := slices.Delete(slices.Clone(all), 5, 6)[1:]
+	rest := slices.Delete(kept, 5, 6)[1:]
 	if got := mustEvents(t, ob); !slices.EqualFunc(got, rest, sameEvent) {
 		t.Fatalf("after deleting two events, the outbox holds%s\nwant%s", showEvents(got), showEvents(rest))
 	}
@@ -509,6 +524,55 @@ func testOutboxConcurrent(t *testing.T, b Backend) {
 		if n := calls[fmt.Sprintf("caller%d", w)]; n != each {
 			t.Fatalf("caller%d's %d calls recorded %d events", w, each, n)
 		}
+	}
+}
+
+// testOutboxDoneContext makes each kind of write with an Origin in a
+// context that is already done, as in testDoneContextIsAllOrNothing: a
+// write that goes on records its event, and one that gives up records
+// none.
+func testOutboxDoneContext(t *testing.T, b Backend) {
+	s, ob := openOutbox(t, b)
+	mustCreate(t, s, tally.GroupPublic, "g")
+	mustAdd(t, s, "g", now, "m")
+	if _, err := s.UpdateCounters(ctx, app, "g", tally.ModeSet, counters("k", 1)); err != nil {
+		t.Fatal(err)
+	}
+	done, cancel := context.WithCancel(tally.WithOrigin(ctx, origin(tally.AllEvents)))
+	cancel()
+	calls := []struct {
+		kind tally.EventKind
+		call func() error
+	}{
+		{tally.EventAfterCreateGroup, func() error {
+			g, ms := build(t, tally.NewGroup{ID: "new", Type: tally.GroupPublic, Owner: "o"}, now)
+			return s.CreateGroup(done, app, g, ms)
+		}},
+		{tally.EventAfterGroupInfoChanged, func() error {
+			return s.ModifyGroup(done, app, "g", &tally.GroupChange{Name: ptr("renamed")}, now+1)
+		}},
+		{tally.EventAfterNewMemberJoin, func() error {
+			_, err := s.AddMembers(done, app, "g", []string{"a"}, now+2)
+			return err
+		}},
+		{tally.EventAfterMemberExit, func() error { return s.DeleteMembers(done, app, "g", []string{"m"}, now+3) }},
+		{tally.EventAfterGroupCounterChanged, func() error {
+			_, err := s.UpdateCounters(done, app, "g", tally.ModeIncrease, counters("k", 1))
+			return err
+		}},
+		{tally.EventAfterGroupCounterChanged, func() error { return s.DeleteCounters(done, app, "g", nil) }},
+		{tally.EventAfterGroupDestroyed, func() error { return s.DestroyGroup(done, app, "g") }},
+	}
+	for _, c := range calls {
+		err := c.call()
+		if err != nil && (!errors.Is(err, context.Canceled) || tally.ErrorCode(err) != tally.ErrInternal) {
+			t.Fatalf("%s's write with a done context: %v, want nil or an internal error wrapping %v", c.kind.Command(), err, context.Canceled)
+		}
+		got := mustEvents(t, ob)
+		if err == nil && (len(got) != 1 || got[0].Kind != c.kind) || err != nil && len(got) != 0 {
+			t.Fatalf("%s's write with a done context answered %v and recorded%s", c.kind.Command(), err, showEvents(got))
+		}
+		mustDeleteEvents(t, ob, eventIDs(got))
 	}
 }
 

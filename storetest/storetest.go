@@ -77,6 +77,7 @@ func Run(t *testing.T, b Backend) {
 		{"OutboxAsked", testOutboxAsked},
 		{"OutboxPages", testOutboxPages},
 		{"OutboxConcurrent", testOutboxConcurrent},
+		{"OutboxDoneContext", testOutboxDoneContext},
 		{"OutboxReopen", testOutboxReopen},
 		{"ClaimDelivery", testClaimDelivery},
 	}
