@@ -51,13 +51,20 @@ func (s *Store) counterState(app uint32, id string) (uint64, []tally.Counter, er
 	var cur []tally.Counter
 	l := s.groupLatch(app, id)
 	err := s.under(func() (_ *pebble.Batch, err error) {
-		hseq, hot, ok := l.cached(groupKey(tagCount, app, id))
+		key := groupKey(tagCount, app, id)
+		cseq, cached, ok := l.cache.get(key)
 		if !ok {
-			seq, cur, err = s.counters(app, id)
-			return nil, err
+			if seq, cur, err = s.counters(app, id); err != nil {
+				return nil, err
+			}
+			// The cache keeps what it is given, and the caller owns
+			// what it gets.
+			l.cache.put(key, seq, cur, s.cacheShare)
+			cached = cur
+		} else {
+			seq = cseq
 		}
-		// The caller owns what it gets, and the latch keeps hot.
-		seq, cur = hseq, slices.Clone(hot)
+		cur = slices.Clone(cached)
 		return nil, nil
 	}, l)
 	if err != nil {
@@ -82,7 +89,7 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 	err := s.underTelling(func() (*pebble.Batch, changefeed.Change, error) {
 		var told changefeed.Change
 		key := groupKey(tagCount, app, id)
-		seq, cur, ok := l.cached(key)
+		seq, cur, ok := l.cache.get(key)
 		if !ok {
 			var err error
 			if seq, cur, err = s.counters(app, id); err != nil {
@@ -95,29 +102,35 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 		}
 		seq++
 		added = len(next) - len(cur)
-		// A write that deletes the last counter keeps the record, with
-		// the Seq, rather than deleting it: the Seq must go on.
-		b := s.db.NewBatch()
-		b.Set(key, encodeCounters(seq, next), nil)
-		l.remember(key, seq, next)
-		// A feed is told the counters before and after, which neither
-		// the latch's hot counters nor anyone else changes, and works out
-		// the change itself, off the latch. Without a feed this load is
-		// all the hot path pays.
-		if s.feed.Load() != nil {
-			told = changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: cur, Next: next}
-		}
+		var ev *tally.Event
 		if o, ok := tally.OriginOf(ctx, tally.EventAfterGroupCounterChanged); ok {
 			// The event names the group's type, which the counters
 			// record does not hold: only a write with callbacks pays
 			// for reading the group's record.
 			rec, err := s.group(app, id)
 			if err != nil {
-				b.Close()
-				return nil, changefeed.Change{}, err
+				return nil, told, err
 			}
 			set, del := changefeed.Diff(cur, next)
-			s.record(b, tally.CounterChangedEvent(app, o, id, rec.Type, mode, set, del, seq))
+			e := tally.CounterChangedEvent(app, o, id, rec.Type, mode, set, del, seq)
+			ev = &e
+		}
+		// A write that deletes the last counter keeps the record, with
+		// the Seq, rather than deleting it: the Seq must go on.
+		b := s.db.NewBatch()
+		b.Set(key, encodeCounters(seq, next), nil)
+		if ev != nil {
+			s.record(b, *ev)
+		}
+		// Nothing fails from here on but the apply, which faults the
+		// store and so clears the cache.
+		l.cache.put(key, seq, next, s.cacheShare)
+		// A feed is told the counters before and after, which neither
+		// the cache nor anyone else changes, and works out the change
+		// itself, off the latch. Without a feed this load is all the hot
+		// path pays.
+		if s.feed.Load() != nil {
+			told = changefeed.Change{App: app, GroupID: id, Seq: seq, Cur: cur, Next: next}
 		}
 		return b, told, nil
 	}, l)

@@ -70,7 +70,7 @@ func (s *Store) reopenAfter(fs *faultvfs.FS) {
 	// may never have become durable.
 	for i := range s.groups {
 		s.groups[i].last = nil
-		s.groups[i].hot = hotCounters{}
+		s.groups[i].cache.clear()
 	}
 	for i := range s.apps {
 		s.apps[i].last = nil

@@ -105,9 +105,10 @@ func (s *Store) createGroup(app uint32, rec *groupRecord, members []tally.Member
 	b.Set(appKey(app), ar.encode(), nil)
 	b.Set(listKey(app, rec.seq), append([]byte{byte(rec.Type.Index())}, rec.ID...), nil)
 	// A group re-created under an old id starts with no counters; destroy
-	// removed them, and this makes sure of it. Its members, which destroy
+	// removed them, and this makes sure of it, in the cache too. Its members, which destroy
 	// removed as well, would cost range deletions to make sure of.
 	b.Delete(groupKey(tagCount, app, rec.ID), nil)
+	s.groupLatch(app, rec.ID).cache.drop(groupKey(tagCount, app, rec.ID))
 	w := memberWriter{b: b, app: app, g: &rec.Group}
 	for _, m := range members {
 		m.Seq = rec.nextMember
@@ -160,6 +161,7 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		b.Delete(groupKey(tagGroup, app, id), nil)
 		b.Delete(listKey(app, rec.seq), nil)
 		b.Delete(groupKey(tagCount, app, id), nil)
+		s.groupLatch(app, id).cache.drop(groupKey(tagCount, app, id))
 		o, record := tally.OriginOf(ctx, tally.EventAfterGroupDestroyed)
 		members, err := s.destroyMembers(b, app, id, record)
 		if err != nil {

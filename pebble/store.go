@@ -60,7 +60,6 @@
 package pebble
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -120,6 +119,10 @@ type Store struct {
 
 	// lastEvent is the ID of the last event put in the outbox (outbox.go).
 	lastEvent atomic.Uint64
+
+	// cacheShare is how many bytes of counters each group latch's cache
+	// may hold (cache.go).
+	cacheShare int
 }
 
 var (
@@ -137,6 +140,9 @@ type options struct {
 	// closeWait is how long a faulted database may take to close before
 	// it is abandoned.
 	closeWait time.Duration
+	// cacheBytes bounds the counters the group latches cache
+	// together; DefaultCacheBytes if 0.
+	cacheBytes int
 	// logger receives Pebble's errors and the store's news of faults;
 	// pebble.DefaultLogger if nil.
 	logger pebble.Logger
@@ -158,16 +164,34 @@ func (o *options) setDefaults() {
 	if o.logger == nil {
 		o.logger = pebble.DefaultLogger
 	}
+	if o.cacheBytes == 0 {
+		o.cacheBytes = DefaultCacheBytes
+	}
 }
 
-// Open opens or creates the store in dir, replaying its WAL.
+// Open opens or creates the store in dir, replaying its WAL, with the
+// default Config.
 func Open(dir string) (*Store, error) {
 	return open(dir, options{})
+}
+
+// Config holds the settings of a store that its user may choose; a zero
+// field takes its default.
+type Config struct {
+	// CacheBytes bounds the memory of the counters the store keeps
+	// cached (cache.go); DefaultCacheBytes if 0.
+	CacheBytes int
+}
+
+// OpenWith is Open with the settings of c.
+func OpenWith(dir string, c Config) (*Store, error) {
+	return open(dir, options{cacheBytes: c.CacheBytes})
 }
 
 func open(dir string, o options) (*Store, error) {
 	o.setDefaults()
 	s := &Store{dir: dir, opts: o, seed: maphash.MakeSeed(), stop: make(chan struct{}), metrics: newStoreMetrics()}
+	s.cacheShare = o.cacheBytes / len(s.groups)
 	db, fs, err := s.openDB()
 	if errors.Is(err, syscall.EAGAIN) {
 		// The lock file's lock is held: fcntl answers EAGAIN.
@@ -294,38 +318,10 @@ func (s *Store) appLatch(app uint32) *latch {
 type latch struct {
 	mu   sync.Mutex
 	last *commit
-	// writes counts the batches applied under the latch. It dates hot.
-	writes uint64
-	// hot holds the counters that the latch's newest write gave a group, so
-	// that the next call on a busy group need not read them back from
-	// Pebble. It is valid only while writes equals hot.writes: any other
-	// write under the latch, such as the group's destruction, makes it
-	// stale.
-	hot hotCounters
-}
-
-// hotCounters are the Seq and counters of one group as of a write under
-// its latch.
-type hotCounters struct {
-	key      []byte
-	seq      uint64
-	counters []tally.Counter
-	writes   uint64
-}
-
-// cached returns the Seq and counters at key as the latch's newest write
-// left them, if that write was to key. The caller holds l.mu.
-func (l *latch) cached(key []byte) (uint64, []tally.Counter, bool) {
-	if l.hot.writes != l.writes || l.hot.key == nil || !bytes.Equal(l.hot.key, key) {
-		return 0, nil, false
-	}
-	return l.hot.seq, l.hot.counters, true
-}
-
-// remember records the Seq and counters at key that the batch about to be
-// applied under l writes. The caller holds l.mu.
-func (l *latch) remember(key []byte, seq uint64, counters []tally.Counter) {
-	l.hot = hotCounters{key: key, seq: seq, counters: counters, writes: l.writes + 1}
+	// cache holds the counters of the latch's groups that calls used
+	// last, so that a call on a group need not read them from Pebble
+	// (cache.go).
+	cache counterCache
 }
 
 // pending returns what a reader holding l must wait for before it answers.
@@ -419,9 +415,6 @@ func (s *Store) underTelling(fn func() (*pebble.Batch, changefeed.Change, error)
 	var start time.Time
 	var feed *changefeed.Feed
 	if err == nil && b != nil {
-		for _, l := range latches {
-			l.writes++
-		}
 		start = time.Now()
 		c, err = s.apply(b)
 		if err == nil && change.GroupID != "" {

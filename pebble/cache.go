@@ -1,0 +1,139 @@
+package pebble
+
+import (
+	"unsafe"
+
+	"github.com/tallyserver/tally"
+)
+
+// Each group latch keeps a cache of the counters of its groups, as the
+// newest write applied under the latch left them, least recently used
+// first out. A call on a cached group reads no table: a write reads the
+// counters from the cache, changes them and writes the new record, and a
+// read answers from the cache once the writes it may see are durable
+// (the latch's pending commit, as for any read). The caches together hold
+// at most options.cacheBytes of counters, each latch its share, and each
+// at least the group used last, whatever its size, so that a hot group
+// is always served from memory.
+//
+// What is cached may not be durable yet, exactly like the memtable: a
+// reader waits for the latch's pending commit before it answers, and a
+// storage fault, after which the memtable may hold what never reached the
+// disk, clears every cache (fault.go). A cache is kept right by its
+// writers: changeCounters puts the record it writes; CreateGroup and
+// DestroyGroup, which delete a group's counters record, drop the entry.
+
+// DefaultCacheBytes is how many bytes of counters the store caches: 128
+// MiB, about 700,000 groups of one short counter, or 100,000 of twenty,
+// which keeps the working set of most deployments in memory while a small
+// machine keeps room for everything else.
+const DefaultCacheBytes = 128 << 20
+
+// counterCache is one latch's cache. The caller holds the latch.
+type counterCache struct {
+	entries map[string]*cacheEntry
+	// head is the entry used last, and head.prev the one used least
+	// recently: the entries are a ring.
+	head  *cacheEntry
+	bytes int
+}
+
+type cacheEntry struct {
+	key        string
+	seq        uint64
+	counters   []tally.Counter // sorted; replaced, never changed in place
+	size       int
+	prev, next *cacheEntry
+}
+
+// entryOverhead is about what an entry costs besides its key and its
+// counters' keys: the entry, its map slot and the counters' headers.
+const entryOverhead = int(unsafe.Sizeof(cacheEntry{})) + 48
+
+func entrySize(key []byte, counters []tally.Counter) int {
+	n := entryOverhead + len(key) + len(counters)*int(unsafe.Sizeof(tally.Counter{}))
+	for _, c := range counters {
+		n += len(c.Key)
+	}
+	return n
+}
+
+// get returns the Seq and counters cached at key, which the caller must
+// not change.
+func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
+	e := c.entries[string(key)]
+	if e == nil {
+		return 0, nil, false
+	}
+	c.touch(e)
+	return e.seq, e.counters, true
+}
+
+// put caches the Seq and counters at key, which the cache keeps, and
+// drops the entries used least recently until the cache holds at most
+// limit bytes, or only this entry.
+func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, limit int) {
+	e := c.entries[string(key)]
+	if e == nil {
+		if c.entries == nil {
+			c.entries = make(map[string]*cacheEntry)
+		}
+		e = &cacheEntry{key: string(key)}
+		c.entries[e.key] = e
+		c.link(e)
+	} else {
+		c.bytes -= e.size
+		c.touch(e)
+	}
+	e.seq, e.counters, e.size = seq, counters, entrySize(key, counters)
+	c.bytes += e.size
+	for c.bytes > limit && c.head.prev != c.head {
+		c.remove(c.head.prev)
+	}
+}
+
+// drop removes the entry at key, if any.
+func (c *counterCache) drop(key []byte) {
+	if e := c.entries[string(key)]; e != nil {
+		c.remove(e)
+	}
+}
+
+func (c *counterCache) clear() { *c = counterCache{} }
+
+// link puts e, which is in no ring, at the head.
+func (c *counterCache) link(e *cacheEntry) {
+	if c.head == nil {
+		e.prev, e.next = e, e
+	} else {
+		e.next, e.prev = c.head, c.head.prev
+		e.prev.next, e.next.prev = e, e
+	}
+	c.head = e
+}
+
+func (c *counterCache) unlink(e *cacheEntry) {
+	if e.next == e {
+		c.head = nil
+	} else {
+		e.prev.next, e.next.prev = e.next, e.prev
+		if c.head == e {
+			c.head = e.next
+		}
+	}
+	e.prev, e.next = nil, nil
+}
+
+// touch makes e the entry used last.
+func (c *counterCache) touch(e *cacheEntry) {
+	if c.head != e {
+		c.unlink(e)
+		c.link(e)
+	}
+}
+
+func (c *counterCache) remove(e *cacheEntry) {
+	c.unlink(e)
+	delete(c.entries, e.key)
+	c.bytes -= e.size
+}
