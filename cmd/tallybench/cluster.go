@@ -89,7 +89,7 @@ func cluster(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer noFold.stop()
-	ceiling, err := startCeiling()
+	ceiling, err := startCeiling(false)
 	if err != nil {
 		return err
 	}

@@ -67,11 +67,16 @@ func load(args []string, stdout, stderr io.Writer) error {
 		}
 		defer memSrv.stop()
 	}
-	ceiling, err := startCeiling()
+	ceiling, err := startCeiling(false)
 	if err != nil {
 		return err
 	}
 	defer ceiling.stop()
+	fastCeiling, err := startCeiling(true)
+	if err != nil {
+		return err
+	}
+	defer fastCeiling.stop()
 
 	sig := usersig.Sign(benchApp, benchKey, benchAdmin, 86400, time.Now())
 	target := func(command string) string { return apiTarget(benchApp, benchAdmin, sig, command) }
@@ -108,6 +113,8 @@ func load(args []string, stdout, stderr io.Writer) error {
 	n := *groups
 	scenarios := []*scenario{
 		{name: "ceiling: no-op handler", noop: true, procs: on(ceiling), command: "update_group_counter",
+			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
+		{name: fastCeilingName, noop: true, procs: on(fastCeiling), command: "update_group_counter",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
 		{name: "update, one hot key", procs: on(srv), command: "update_group_counter", moves: "hot",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
@@ -194,20 +201,27 @@ func writeConfig(dir string) (string, error) {
 
 // startCeiling starts the no-op handler, in a process of its own as
 // Tally is, by running this binary's noop command.
-func startCeiling() (*proc, error) {
+func startCeiling(fast bool) (*proc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	return startProc(self, []string{"noop"}, regexp.MustCompile(`noop serving http://(\S+)`), nil)
+	args := []string{"noop"}
+	if fast {
+		args = append(args, "-fasthttp")
+	}
+	return startProc(self, args, regexp.MustCompile(`noop serving http://(\S+)`), nil)
 }
+
+// fastCeilingName names the second ceiling, the no-op on fasthttp.
+const fastCeilingName = "ceiling: no-op on fasthttp"
 
 const tmpfsHotName = "update, one hot key, data on tmpfs"
 
 func report(w io.Writer, scenarios []*scenario) {
-	ceiling := scenarios[0]
+	ceiling, fast := scenarios[0], scenarios[1]
 	printTable(w, scenarios, []column{
-		rateColumn, rateRatio("×ceiling", ceiling), p50Column, p99Column, p999Column, cpuColumn,
+		rateColumn, rateRatio("×ceiling", ceiling), rateRatio("×fasthttp", fast), p50Column, p99Column, p999Column, cpuColumn,
 		{"×ceiling", func(sc *scenario) string {
 			return fmt.Sprintf("%.2f", float64(sc.cpuPerCall())/float64(ceiling.cpuPerCall()))
 		}},

@@ -18,6 +18,7 @@ import (
 func noop(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("noop", stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
+	fast := fs.Bool("fasthttp", false, "serve it on fasthttp instead of net/http")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -26,6 +27,9 @@ func noop(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "noop serving http://%s\n", ln.Addr())
+	if *fast {
+		return serveFastNoop(ln)
+	}
 	// The server Tally runs, with its timeouts and limits, on a plain
 	// listener: the ceiling is net/http's, without Tally's refusal rewrite.
 	srv := httpapi.NewHTTPServer(http.HandlerFunc(noopHandler), nil, httpapi.Limits{})
@@ -43,6 +47,16 @@ type updateRequest struct {
 
 func noopHandler(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
+	out := noopAnswer(body, err)
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	w.Write(out)
+}
+
+// noopAnswer decodes an update's body and answers it as Tally would, with
+// the keys and values it names.
+func noopAnswer(body []byte, err error) []byte {
 	var req updateRequest
 	if err == nil {
 		err = json.Unmarshal(body, &req)
@@ -64,8 +78,5 @@ func noopHandler(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, "]}"...)
 	}
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json; charset=utf-8"}
-	h["Content-Length"] = []string{strconv.Itoa(len(out))}
-	w.Write(out)
+	return out
 }
