@@ -12,14 +12,20 @@ func pebbleOptions(fs vfs.FS, log pebble.Logger) *pebble.Options {
 		FS:                 fs,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             log,
-		// The block cache and memtable sizes bound the server's memory
-		// whatever the number of counters (tallybench memory, in
-		// BENCHMARKS.md, finds that RSS does not grow with them). They
-		// are Pebble's defaults, set here so that an upgrade of Pebble
-		// cannot change them silently; a larger memtable would also
-		// lengthen the WAL replay of a restart.
+		// The block cache is Pebble's default, set here so that an
+		// upgrade of Pebble cannot change it silently: the counters the
+		// calls use are cached above Pebble (cache.go).
+		//
+		// The memtable is 16 times Pebble's default. A spread of updates
+		// over many groups rewrites each group's record again and again,
+		// and a flush writes only the newest version of each key: with 4
+		// MiB, a flush every second or two wrote nearly every version to
+		// L0, and compacting them cost CPU that every call paid for
+		// (BENCHMARKS.md). Pebble grows a memtable from 256 KiB as
+		// it fills, so an idle store pays nothing for it; a restart
+		// replays at most its WAL, about 0.2 s for 30 MiB here.
 		CacheSize:    8 << 20,
-		MemTableSize: 4 << 20,
+		MemTableSize: 64 << 20,
 	}
 	// Every call reads one or two keys by exact match, and most groups'
 	// keys are not in most tables; a Bloom filter lets a read skip those
