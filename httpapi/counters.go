@@ -37,6 +37,9 @@ func (s *Server) updateGroupCounter(c *call) error {
 // counterItems reads and checks GroupCounter: 1..20 objects with a Key of
 // 1..128 bytes, each key once, and an integer Value.
 func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
+	// The names of each item's fields are made once, for the errors
+	// that name them: formatting them per call cost a 20-key update a
+	// tenth of its CPU.
 	list, ok, err := arrayField(o, "GroupCounter")
 	if err != nil {
 		return nil, err
@@ -55,7 +58,7 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 		if err != nil {
 			return nil, invalid("GroupCounter[%d] must be an object with Key and Value, not %s", i, describe(v))
 		}
-		name := fmt.Sprintf("GroupCounter[%d].Key", i)
+		name := itemFieldNames[i].key
 		kv := lookup(item, "Key")
 		if kv == nil {
 			return nil, invalid("%s is required", name)
@@ -72,7 +75,7 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 				return nil, invalid("GroupCounter[%d].Key %q repeats GroupCounter[%d]; a key may appear once", i, key, j)
 			}
 		}
-		vname := fmt.Sprintf("GroupCounter[%d].Value", i)
+		vname := itemFieldNames[i].value
 		val := lookup(item, "Value")
 		if val == nil {
 			return nil, invalid("%s is required", vname)
@@ -117,3 +120,13 @@ func groupAndKeys(o *fastjson.Object) (string, []string, error) {
 	keys, err := counterKeys(o)
 	return id, keys, err
 }
+
+// itemFieldNames are the names of the fields of each GroupCounter item,
+// as errors give them.
+var itemFieldNames = func() (names [tally.MaxCountersPerCall]struct{ key, value string }) {
+	for i := range names {
+		names[i].key = fmt.Sprintf("GroupCounter[%d].Key", i)
+		names[i].value = fmt.Sprintf("GroupCounter[%d].Value", i)
+	}
+	return names
+}()

@@ -142,7 +142,7 @@ func counterKeys(o *fastjson.Object) ([]string, error) {
 	}
 	keys := make([]string, len(a))
 	for i, v := range a {
-		name := fmt.Sprintf("GroupCounterKeys[%d]", i)
+		name := counterKeysName(i)
 		k, _, err := stringValue(v, name)
 		if err != nil {
 			return nil, err
@@ -262,4 +262,20 @@ func customFields(o *fastjson.Object, name, path string) ([]tally.CustomField, b
 		}
 	}
 	return out, true, nil
+}
+
+// counterKeysNames are the names of GroupCounterKeys' first items, made
+// once rather than on every get and delete, for the errors that name them.
+var counterKeysNames = func() (names [tally.MaxCountersPerCall]string) {
+	for i := range names {
+		names[i] = fmt.Sprintf("GroupCounterKeys[%d]", i)
+	}
+	return names
+}()
+
+func counterKeysName(i int) string {
+	if i < len(counterKeysNames) {
+		return counterKeysNames[i]
+	}
+	return fmt.Sprintf("GroupCounterKeys[%d]", i)
 }
