@@ -67,10 +67,12 @@ func accountsOf(members []Member) []string {
 // CreateGroupEvent is Group.CallbackAfterCreateGroup for group g, created
 // with members (its owner among them).
 func CreateGroupEvent(app uint32, o Origin, g *Group, members []Member) Event {
+	// Tencent's example gives this event its Type after the accounts,
+	// where every other event has it right after GroupId.
 	b := eventBody(EventAfterCreateGroup, g.ID)
-	b = appendField(b, "Type", string(g.Type))
 	b = appendField(b, "Operator_Account", o.Operator)
 	b = appendField(b, "Owner_Account", g.Owner)
+	b = appendField(b, "Type", string(g.Type))
 	b = appendField(b, "Name", g.Name)
 	b = appendAccounts(b, "MemberList", accountsOf(members))
 	b = append(b, `,"UserDefinedDataList":[`...)
