@@ -90,3 +90,16 @@ func ErrorInfo(err error) string {
 	}
 	return codeIndex[ErrInternal].Message
 }
+
+// An app's back end may refuse a Group.CallbackBeforeCreateGroup with a
+// code of its own, from MinAppCode to MaxAppCode, which Tencent hands to
+// the caller as it is, with the back end's ErrorInfo. Such codes are the
+// app's, so they are in no table: an *Error carries one like any other.
+const (
+	MinAppCode Code = 10100
+	MaxAppCode Code = 10200
+)
+
+// IsAppCode reports whether c is one of the codes an app's back end may
+// answer with, MinAppCode to MaxAppCode.
+func (c Code) IsAppCode() bool { return c >= MinAppCode && c <= MaxAppCode }

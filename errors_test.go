@@ -47,3 +47,17 @@ func TestErrorCodeAndInfo(t *testing.T) {
 		}
 	}
 }
+
+func TestAppCodes(t *testing.T) {
+	// The app's codes must never collide with Tally's own, or a caller
+	// could not tell a refusal of the app's back end from one of Tally's.
+	for _, info := range Codes() {
+		if info.Code.IsAppCode() {
+			t.Errorf("%d (%s) is in the app's range %d..%d", info.Code, info.Name, MinAppCode, MaxAppCode)
+		}
+	}
+	e := &Error{Code: 10150, Info: "banned word in the name"}
+	if ErrorCode(e) != 10150 || ErrorInfo(e) != "banned word in the name" || !Code(10150).IsAppCode() || Code(10201).IsAppCode() {
+		t.Errorf("an app's code does not pass through: %d %q", ErrorCode(e), ErrorInfo(e))
+	}
+}
