@@ -18,6 +18,8 @@ const (
 	ErrGroupFull Code = 10014
 	// ErrInvalidGroupID is code 10015. A GroupId is malformed, or not one the caller may choose.
 	ErrInvalidGroupID Code = 10015
+	// ErrCallbackRefused is code 10016. The app's back end refused the operation through its Group.CallbackBeforeCreateGroup callback (ErrorCode 1).
+	ErrCallbackRefused Code = 10016
 	// ErrGroupIDInUse is code 10021. create_group was given a GroupId that is taken.
 	ErrGroupIDInUse Code = 10021
 	// ErrEditionRequired is code 10059. The app's edition lacks the feature; group counters need pro or above.
@@ -65,6 +67,7 @@ var codeTable = [...]CodeInfo{
 	{ErrGroupNotFound, "ErrGroupNotFound", ""},
 	{ErrGroupFull, "ErrGroupFull", ""},
 	{ErrInvalidGroupID, "ErrInvalidGroupID", ""},
+	{ErrCallbackRefused, "ErrCallbackRefused", "the app's back end refused the operation through a third-party callback"},
 	{ErrGroupIDInUse, "ErrGroupIDInUse", ""},
 	{ErrEditionRequired, "ErrEditionRequired", ""},
 	{ErrTooManyCounters, "ErrTooManyCounters", ""},
