@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"time"
 
 	"github.com/valyala/fastjson"
 )
@@ -20,6 +21,10 @@ type call struct {
 	// now is when the call arrived, in Unix seconds by the server's
 	// clock: the time a write records (CreateTime, JoinTime).
 	now int64
+	// at is now to the nanosecond, the time a callback tells; and
+	// remoteAddr is the caller's address, whose host is its ClientIP.
+	at         time.Time
+	remoteAddr string
 	// answer is built by the handler after the envelope that the server
 	// has started.
 	answer answer

@@ -12,25 +12,28 @@ type command struct {
 	// counters marks the group counter commands, which need an edition
 	// that includes them.
 	counters bool
-	handle   func(s *Server, c *call) error
+	// write marks the commands that change the store, whose calls carry
+	// a tally.Origin when the app records after-events.
+	write  bool
+	handle func(s *Server, c *call) error
 }
 
 const groupService = "group_open_http_svc"
 
 var commands = [...]*command{
-	{service: groupService, name: "create_group", handle: (*Server).createGroup},
-	{service: groupService, name: "destroy_group", handle: (*Server).destroyGroup},
+	{service: groupService, name: "create_group", write: true, handle: (*Server).createGroup},
+	{service: groupService, name: "destroy_group", write: true, handle: (*Server).destroyGroup},
 	{service: groupService, name: "get_group_info", handle: (*Server).getGroupInfo},
 	{service: groupService, name: "get_appid_group_list", handle: (*Server).getAppIDGroupList},
-	{service: groupService, name: "modify_group_base_info", handle: (*Server).modifyGroupBaseInfo},
-	{service: groupService, name: "add_group_member", handle: (*Server).addGroupMember},
-	{service: groupService, name: "delete_group_member", handle: (*Server).deleteGroupMember},
+	{service: groupService, name: "modify_group_base_info", write: true, handle: (*Server).modifyGroupBaseInfo},
+	{service: groupService, name: "add_group_member", write: true, handle: (*Server).addGroupMember},
+	{service: groupService, name: "delete_group_member", write: true, handle: (*Server).deleteGroupMember},
 	{service: groupService, name: "get_group_member_info", handle: (*Server).getGroupMemberInfo},
 	{service: groupService, name: "get_joined_group_list", handle: (*Server).getJoinedGroupList},
 	{service: groupService, name: "get_role_in_group", handle: (*Server).getRoleInGroup},
-	{service: groupService, name: "update_group_counter", counters: true, handle: (*Server).updateGroupCounter},
+	{service: groupService, name: "update_group_counter", counters: true, write: true, handle: (*Server).updateGroupCounter},
 	{service: groupService, name: "get_group_counter", counters: true, handle: (*Server).getGroupCounter},
-	{service: groupService, name: "delete_group_counter", counters: true, handle: (*Server).deleteGroupCounter},
+	{service: groupService, name: "delete_group_counter", counters: true, write: true, handle: (*Server).deleteGroupCounter},
 }
 
 // unknownCommand stands for a path that names no command, so that such

@@ -32,7 +32,7 @@ var gatewayCodes = []tally.Code{
 // names no command.
 var commandCodes = map[string][]tally.Code{
 	"create_group": {tally.OK, tally.ErrInvalidParameter, tally.ErrInvalidGroupID, tally.ErrGroupIDInUse,
-		tally.ErrNoPermission, tally.ErrGroupFull},
+		tally.ErrNoPermission, tally.ErrGroupFull, tally.ErrCallbackRefused},
 	"destroy_group":          {tally.OK, tally.ErrInvalidParameter, tally.ErrInvalidGroupID, tally.ErrGroupNotFound},
 	"get_group_info":         {tally.OK, tally.ErrInvalidParameter, tally.ErrInvalidGroupID, tally.ErrGroupNotFound},
 	"get_appid_group_list":   {tally.OK, tally.ErrInvalidParameter},

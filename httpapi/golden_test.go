@@ -2,11 +2,14 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -18,6 +21,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/callback"
 	"github.com/tallyserver/tally/httpapi"
 	"github.com/tallyserver/tally/pebble"
 	"github.com/tallyserver/tally/usersig"
@@ -79,6 +83,35 @@ var goldenApps = map[string]tally.App{
 	"disabled": {SDKAppID: 1400000003, SecretKey: "disabled-secret-key", Admins: []string{"admin"}, Edition: tally.EditionUltimate, Disabled: true},
 	"per-api":  {SDKAppID: 1400000004, SecretKey: "per-api-secret-key", Admins: []string{"admin"}, Edition: tally.EditionUltimate, RateLimitPerAPI: 1},
 	"per-app":  {SDKAppID: 1400000005, SecretKey: "per-app-secret-key", Admins: []string{"admin"}, Edition: tally.EditionUltimate, RateLimitPerApp: 1},
+	// callback asks goldenReceiver before each create_group; its URL is
+	// set when the receiver listens.
+	"callback": {SDKAppID: 1400000006, SecretKey: "callback-secret-key", Admins: []string{"admin"}, Edition: tally.EditionUltimate,
+		Callback: tally.Callback{BeforeCreateGroup: true}},
+}
+
+// goldenReceiver is the back end of the callback app: a real handler on a
+// loopback port that answers Group.CallbackBeforeCreateGroup as the
+// group's Name asks, so that the golden files pin what a caller gets for
+// each answer a back end may give.
+func goldenReceiver(t *testing.T) string {
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Name string }
+		json.NewDecoder(r.Body).Decode(&body)
+		switch body.Name {
+		case "refuse":
+			io.WriteString(w, `{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":""}`)
+		case "refuse-saying-why":
+			io.WriteString(w, `{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"no more groups today"}`)
+		case "refuse-10150":
+			io.WriteString(w, `{"ActionStatus":"FAIL","ErrorCode":10150,"ErrorInfo":"banned word in the name"}`)
+		case "fail":
+			w.WriteHeader(http.StatusInternalServerError)
+		default:
+			io.WriteString(w, `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`)
+		}
+	}))
+	t.Cleanup(rc.Close)
+	return rc.URL
 }
 
 // The server's clock for UserSigs is fixed, so that a sig and what an
@@ -120,9 +153,17 @@ func newGolden(t *testing.T) *golden {
 	}
 	apps := make([]tally.App, 0, len(goldenApps))
 	for _, a := range goldenApps {
+		if a.Callback.BeforeCreateGroup {
+			a.Callback.URL = goldenReceiver(t)
+		}
 		apps = append(apps, a)
 	}
 	server := httpapi.NewServer(store, apps, nil)
+	asker := callback.NewClient("golden")
+	server.BeforeCreateGroup = func(ctx context.Context, app *tally.App, q *callback.BeforeCreateGroup) error {
+		refused, _ := asker.BeforeCreateGroup(ctx, app, q)
+		return refused
+	}
 	g := &golden{store: store, client: &http.Client{Timeout: time.Minute}}
 	server.Now = func() time.Time { return goldenNow.Add(time.Duration(g.clock.Load()) * time.Second) }
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

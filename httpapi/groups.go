@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/callback"
 )
 
 func (s *Server) createGroup(c *call) error {
@@ -39,6 +40,12 @@ func (s *Server) createGroup(c *call) error {
 	g, members, err := r.Build(c.now)
 	if err != nil {
 		return err
+	}
+	if s.BeforeCreateGroup != nil && c.app.Callback.BeforeCreateGroup {
+		q := &callback.BeforeCreateGroup{Operator: c.identifier, ClientIP: clientIP(c.remoteAddr), Time: c.at, Group: g, Members: members}
+		if err := s.BeforeCreateGroup(c.ctx, &c.app.App, q); err != nil {
+			return err
+		}
 	}
 	if err := s.store.CreateGroup(c.ctx, c.app.SDKAppID, g, members); err != nil {
 		return err

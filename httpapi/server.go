@@ -4,8 +4,10 @@
 package httpapi
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -16,6 +18,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/tallyserver/tally"
+	"github.com/tallyserver/tally/callback"
 	"github.com/tallyserver/tally/httpapi/live"
 	"github.com/tallyserver/tally/stream"
 )
@@ -47,6 +50,19 @@ type Server struct {
 
 	// Streams bounds the live counter streams; set it before serving.
 	Streams StreamLimits
+
+	// BeforeCreateGroup, when set, is asked before each create_group of
+	// an app whose Callback.BeforeCreateGroup is set, once every field
+	// of the request has been checked and before the store is called: a
+	// *tally.Error it returns refuses the call with its code. It is the
+	// app's Group.CallbackBeforeCreateGroup, which a callback.Client
+	// asks. Set it before serving.
+	BeforeCreateGroup func(ctx context.Context, app *tally.App, q *callback.BeforeCreateGroup) error
+	// EventsRecorded, when set, is called after each write of an app
+	// whose writes record after-events, so that their delivery starts at
+	// once rather than at its next poll. It must not block: the call's
+	// answer waits for it. Set it before serving.
+	EventsRecorded func()
 
 	metrics *metrics
 	parsers fastjson.ParserPool
@@ -207,9 +223,30 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 		return tally.Errorf(tally.ErrEditionRequired, "%s needs the pro edition or above; app %d has %s",
 			c.cmd.name, c.app.SDKAppID, c.app.Edition)
 	}
-	c.now = now.Unix()
+	c.now, c.at, c.remoteAddr = now.Unix(), now, r.RemoteAddr
 	c.answer.ok()
-	return c.cmd.handle(s, c)
+	// An app that records no event pays nothing for the feature: its
+	// calls carry no Origin, and the store records none.
+	events := c.app.Callback.Records()
+	if !c.cmd.write || events == 0 {
+		return c.cmd.handle(s, c)
+	}
+	c.ctx = tally.WithOrigin(c.ctx, tally.Origin{Operator: c.identifier, ClientIP: clientIP(r.RemoteAddr), Time: now, Events: events})
+	err = c.cmd.handle(s, c)
+	if err == nil && s.EventsRecorded != nil {
+		s.EventsRecorded()
+	}
+	return err
+}
+
+// clientIP is the address of the REST caller, without its port: the
+// callback URL's ClientIP.
+func clientIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
 }
 
 // readBody reads at most MaxBodyBytes into buf's spare capacity, so that
