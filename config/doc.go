@@ -12,6 +12,7 @@
 //	tls_key: "/etc/tally/key.pem"
 //	log_format: "text"            # default; or "json"
 //	log_level: "info"             # default; or "debug", "warn", "error"
+//	callback_max_age: "1h"        # default: how long an after-event is retried
 //	apps:
 //	  - sdkappid: 1400000001
 //	    secret_key: "…"           # required
@@ -21,6 +22,18 @@
 //	    rate_limit_per_api: 200   # default; 0 = unlimited
 //	    rate_limit_per_app: 0     # default
 //	    disabled: false           # default
+//	    callback_url: "https://hooks.example.com/im"  # default none: third-party callbacks
+//	    callback_token: "…"       # optional: signs each callback URL (Sign, RequestTime)
+//	    callback_events:          # default: every after-event
+//	      - Group.CallbackBeforeCreateGroup           # only when listed
+//	      - Group.CallbackAfterCreateGroup
+//
+// callback_max_age bounds how long an after-event whose handler refuses
+// it or cannot be reached is retried before it is dropped (and counted,
+// and logged). An hour outlasts a handler's deploy or restart; the
+// events wait in the store meanwhile, on the disk the API writes to, so
+// a handler gone for good must not make them pile up without end.
+// Events of an app whose callback_url is removed are dropped too.
 //
 // A server that starts with a wrong secret or a misspelt limit fails in ways
 // that are hard to trace back to the file, so the file is read strictly:

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"time"
 
 	"github.com/tallyserver/tally"
 	"go.yaml.in/yaml/v3"
@@ -46,6 +47,9 @@ type File struct {
 	// LogFormat is "text" or "json", and LogLevel one of "debug", "info",
 	// "warn" and "error"; "" when the file does not say.
 	LogFormat, LogLevel string
+	// CallbackMaxAge is how long an after-event is retried before it is
+	// dropped; 0 when the file does not say, for DefaultCallbackMaxAge.
+	CallbackMaxAge time.Duration
 	// Apps are the apps in file order. Each has its defaults applied and
 	// passes Validate, and no two share an SDKAppID. There may be none: what
 	// a server does without apps is for the caller to decide.
@@ -151,6 +155,10 @@ func Parse(data []byte) (*File, error) {
 			if f.LogLevel, err = oneOf(fl, LogLevels); err != nil {
 				return nil, err
 			}
+		case "callback_max_age":
+			if f.CallbackMaxAge, err = durationValue(fl); err != nil {
+				return nil, err
+			}
 		case "apps":
 			if f.Apps, err = parseApps(fl); err != nil {
 				return nil, err
@@ -217,6 +225,7 @@ func parseApp(n *yaml.Node, path string) (tally.App, int, error) {
 		return app, 0, err
 	}
 	lines := make(map[string]int, len(fields)) // a setting, as Validate names it -> its line
+	events := false                            // callback_events was given
 	for _, fl := range fields {
 		lines[fl.name] = fl.key.Line
 		switch fl.name {
@@ -253,12 +262,31 @@ func parseApp(n *yaml.Node, path string) (tally.App, int, error) {
 			if b, err = boolValue(fl); err == nil {
 				app.Disabled = b
 			}
+		case "callback_url":
+			app.Callback.URL, err = callbackURL(fl)
+		case "callback_token":
+			if app.Callback.Token, err = stringValue(fl); err == nil && app.Callback.Token == "" {
+				err = errAt(fl.key, fl.path, "empty; leave it out to send callbacks unsigned")
+			}
+		case "callback_events":
+			app.Callback.Events, app.Callback.BeforeCreateGroup, err = callbackEvents(fl)
+			events = true
 		default:
 			err = unknownField(fl)
 		}
 		if err != nil {
 			return app, 0, err
 		}
+	}
+	// A token or a list of events without a URL sends nothing, which is
+	// more likely a URL forgotten than a wish.
+	for _, name := range []string{"callback_token", "callback_events"} {
+		if l, ok := lines[name]; ok && app.Callback.URL == "" {
+			return app, 0, fmt.Errorf("line %d: %s.callback_url: missing; %s needs it", l, path, name)
+		}
+	}
+	if !events && app.Callback.URL != "" {
+		app.Callback.Events = tally.AllEvents
 	}
 	if err := app.Validate(); err != nil {
 		// Point at the line of the setting at fault when the file has it,
