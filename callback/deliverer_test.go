@@ -217,7 +217,7 @@ func TestDeliverInOrderPerGroup(t *testing.T) {
 	h := newHook(t)
 	// Every other attempt fails, so retries interleave across groups.
 	h.flaky.Store(true)
-	const groups, n = 8, 25
+	const groups, n = 8, 100
 	write(t, s, groups, n, time.Now())
 	d := callback.NewDeliverer(s, callback.NewClient("test"), []tally.App{app(h.URL)}, fast())
 	run(t, d)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/backup"
+	"github.com/tallyserver/tally/callback"
 	"github.com/tallyserver/tally/config"
 	"github.com/tallyserver/tally/httpapi"
 	"github.com/tallyserver/tally/internal/datadir"
@@ -71,6 +72,14 @@ type Main struct {
 	admin   *http.Server
 	url     string
 	served  chan error // Serve's outcome
+
+	// deliverer sends the store's after-events to the apps' callback
+	// URLs; nil when the store keeps none. stopDelivery ends it, and
+	// delivered is closed once it has.
+	deliverer    *callback.Deliverer
+	stopDelivery context.CancelFunc
+	delivered    chan struct{}
+
 	// stopWatch ends the WatchConfig loop, which closes watched.
 	stopWatch context.CancelFunc
 	watched   chan struct{}
@@ -163,6 +172,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	registry.MustRegister(m.api)
 	m.api.Metrics = metrics
+	m.setupCallbacks(cfg, registry)
 	m.srv = httpapi.NewHTTPServer(m.api, m.log, lim)
 	m.running = cfg
 
@@ -176,6 +186,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.srv.Serve(m.ln) }()
+	m.startDelivery()
 	return nil
 }
 
@@ -234,6 +245,9 @@ func (m *Main) Close() error {
 		m.release()
 		return err
 	}
+	// Delivery stops once no write can record another event; what it
+	// has not delivered stays in the outbox for the next start.
+	m.stopDeliveryAndWait()
 	if m.admin != nil {
 		m.admin.Close()
 	}
@@ -251,6 +265,7 @@ func (m *Main) Close() error {
 // admin listener, the API's listener if it is not served yet, and the
 // store.
 func (m *Main) release() {
+	m.stopDeliveryAndWait()
 	if m.admin != nil {
 		m.admin.Close()
 	}
