@@ -190,6 +190,8 @@ var eventTimeField = []byte(`,"EventTime":`)
 func WithEventID(body []byte, id uint64) []byte {
 	at := bytes.LastIndex(body, eventTimeField)
 	if at < 0 {
+		// Every after-event ends with EventTime; this is only for a
+		// body made otherwise.
 		at = bytes.LastIndexByte(body, '}')
 		if at < 0 {
 			return body
@@ -197,7 +199,10 @@ func WithEventID(body []byte, id uint64) []byte {
 	}
 	out := make([]byte, 0, len(body)+40)
 	out = append(out, body[:at]...)
-	out = append(out, `,"EventId":"`...)
+	if len(out) > 0 && out[len(out)-1] != '{' {
+		out = append(out, ',')
+	}
+	out = append(out, `"EventId":"`...)
 	out = strconv.AppendUint(out, id, 10)
 	out = append(out, '"')
 	return append(out, body[at:]...)

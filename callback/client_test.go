@@ -98,6 +98,9 @@ func TestWithEventID(t *testing.T) {
 		// the field that ends the body is the one found.
 		{`{"CallbackCommand":"x","Name":",\"EventTime\":","EventTime":5}`,
 			`{"CallbackCommand":"x","Name":",\"EventTime\":","EventId":"18446744073709551615","EventTime":5}`},
+		// A body without EventTime gets the id last.
+		{`{"a":1}`, `{"a":1,"EventId":"18446744073709551615"}`},
+		{`{}`, `{"EventId":"18446744073709551615"}`},
 	} {
 		if got := string(WithEventID([]byte(c.body), 1<<64-1)); got != c.want {
 			t.Errorf("WithEventID\n got %s\nwant %s", got, c.want)

@@ -239,6 +239,8 @@ func (d *Deliverer) hold(ctx context.Context) {
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	interval := d.opts.Poll
+	minGap := min(d.opts.Poll, 25*time.Millisecond)
+	var lastRead time.Time
 	flushTick := time.NewTicker(50 * time.Millisecond)
 	defer flushTick.Stop()
 	for {
@@ -267,9 +269,17 @@ func (d *Deliverer) hold(ctx context.Context) {
 		case <-flushTick.C:
 			flush(ctx)
 		case <-d.wake:
-			if d.read(ctx, &workers, slots, finished) {
-				interval = d.opts.Poll
+			// Under a stream of writes each one notifies; reading the
+			// outbox for each would spend on re-reading what is held
+			// what the writes need, so reads are minGap apart at least.
+			interval = d.opts.Poll
+			if wait := minGap - time.Since(lastRead); wait > 0 {
+				poll.Reset(wait)
+				continue
 			}
+			d.read(ctx, &workers, slots, finished)
+			lastRead = time.Now()
+			poll.Reset(interval)
 		case <-poll.C:
 			// A read that finds nothing new re-reads what is held, so
 			// while a handler is down and nothing is written, the
@@ -279,6 +289,7 @@ func (d *Deliverer) hold(ctx context.Context) {
 			} else {
 				interval = min(2*interval, max(time.Second, d.opts.Poll))
 			}
+			lastRead = time.Now()
 			poll.Reset(interval)
 		}
 	}
