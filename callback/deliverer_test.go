@@ -33,6 +33,7 @@ type hook struct {
 	mu       sync.Mutex
 	accepted map[string][]sent // by GroupId
 	ids      map[string]int    // EventId -> times accepted
+	agents   map[string]int    // User-Agent -> calls
 	calls    atomic.Int64
 	down     atomic.Bool
 	flaky    atomic.Bool
@@ -46,9 +47,12 @@ type sent struct {
 }
 
 func newHook(t *testing.T) *hook {
-	h := &hook{accepted: map[string][]sent{}, ids: map[string]int{}}
+	h := &hook{accepted: map[string][]sent{}, ids: map[string]int{}, agents: map[string]int{}}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := h.calls.Add(1)
+		h.mu.Lock()
+		h.agents[r.Header.Get("User-Agent")]++
+		h.mu.Unlock()
 		data, _ := io.ReadAll(r.Body)
 		if h.down.Load() || (h.flaky.Load() && n%2 == 0) {
 			w.WriteHeader(http.StatusServiceUnavailable)
