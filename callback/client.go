@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -112,6 +113,12 @@ func (c *Client) post(ctx context.Context, app *tally.App, command, clientIP str
 	req.Header.Set("User-Agent", c.UserAgent)
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// The error would quote the URL, whose Sign is good for a while
+		// and which may hold a password; the log gets neither.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fail(err)
 	}
 	defer resp.Body.Close()

@@ -229,3 +229,19 @@ func TestSendNoSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestAttemptErrorHidesTheURL(t *testing.T) {
+	// A port nothing listens on: the dial fails.
+	rc := newReceiver(t, answer(okAnswer))
+	dead := rc.URL
+	rc.Close()
+	err := fixedClient().Send(context.Background(), testApp(dead+"/cb?pw=hunter2", "xxxxyyyy"), testEvent())
+	if err == nil {
+		t.Fatal("a send to a closed port succeeded")
+	}
+	for _, s := range []string{"Sign=", "17773bc3", "hunter2", "SdkAppid"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("the error %q quotes %q of the URL", err, s)
+		}
+	}
+}

@@ -24,8 +24,9 @@ type Options struct {
 	// Default 1 h. SetMaxAge changes it.
 	MaxAge time.Duration
 	// Poll is how often the outbox is read while no Notify says there is
-	// something new: the writes of other nodes, and a missed Notify, are
-	// found within it. Default 100 ms.
+	// something new, so that the writes of other nodes are found; while
+	// reads find nothing new, the interval doubles, to a second at most.
+	// Default 100 ms.
 	Poll time.Duration
 	// Parallel bounds the callbacks in flight at once, each of its own
 	// group. Default 16.
@@ -403,7 +404,14 @@ func (d *Deliverer) deliver(ctx context.Context, ev *tally.Event, slots chan str
 			return true
 		}
 		d.m.failures.Inc()
-		d.log.Debug("callback attempt failed", "sdkappid", ev.App, "group", ev.GroupID, "event", ev.ID,
+		// An event's first failure is worth a line; its retries only
+		// now and then, or a handler down for an hour would fill the
+		// log.
+		level := slog.LevelDebug
+		if attempt == 1 || attempt%20 == 0 {
+			level = slog.LevelWarn
+		}
+		d.log.Log(ctx, level, "callback attempt failed; it is retried", "sdkappid", ev.App, "group", ev.GroupID, "event", ev.ID,
 			"command", ev.Kind.Command(), "attempt", attempt, "err", err)
 		wait := backoff/2 + rand.N(backoff/2+1)
 		backoff = min(backoff*2, d.opts.MaxBackoff)
