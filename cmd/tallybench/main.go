@@ -5,6 +5,7 @@
 //	tallybench cluster  [flags]  the same for 1 and many nodes on PostgreSQL
 //	tallybench memory   [flags]  RSS per stored counter and restart time
 //	tallybench fanout   [flags]  many open streams: update rate, delay, memory
+//	tallybench callbacks [flags] updates with callbacks accepted, hanging, none
 //	tallybench fsync    [flags]  what a stream of fsyncs costs the whole machine
 //	tallybench noop     [flags]  serve the no-op handler that sets the ceiling
 //
@@ -32,6 +33,10 @@ Usage:
   tallybench fanout [flags]   the hot group's update rate with and without
                               thousands of open streams, the delay from a
                               writer's OK to its subscribers, RSS per stream
+  tallybench callbacks [flags]
+                              the update rate with no callback URL, with a
+                              handler that accepts, and with one that hangs;
+                              then that every event of every OK update came
   tallybench fsync [flags]    the machine capacity that fsyncs take, which
                               bounds durable writes on virtual disks
   tallybench noop [flags]     serve the no-op handler (load starts it itself)
@@ -58,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = memory(args[1:], stdout, stderr)
 	case "fanout":
 		err = fanout(args[1:], stdout, stderr)
+	case "callbacks":
+		err = callbacks(args[1:], stdout, stderr)
 	case "fsync":
 		err = fsyncCost(args[1:], stdout, stderr)
 	case "noop":
