@@ -39,9 +39,13 @@ type counterCache struct {
 }
 
 type cacheEntry struct {
-	key        string
-	seq        uint64
-	counters   []tally.Counter // sorted; replaced, never changed in place
+	key      string
+	seq      uint64
+	counters []tally.Counter // sorted; replaced, never changed in place
+	// typ is the group's type once a call has read it (its after-events
+	// name it), "" before; a group keeps its type while its entry lives,
+	// since create and destroy drop the entry.
+	typ        tally.GroupType
 	size       int
 	prev, next *cacheEntry
 }
@@ -89,6 +93,21 @@ func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, lim
 	c.bytes += e.size
 	for c.bytes > limit && c.head.prev != c.head {
 		c.remove(c.head.prev)
+	}
+}
+
+// groupType returns the type cached with key's entry, "" if none is.
+func (c *counterCache) groupType(key []byte) tally.GroupType {
+	if e := c.entries[string(key)]; e != nil {
+		return e.typ
+	}
+	return ""
+}
+
+// setGroupType caches t with key's entry, if there is one.
+func (c *counterCache) setGroupType(key []byte, t tally.GroupType) {
+	if e := c.entries[string(key)]; e != nil {
+		e.typ = t
 	}
 }
 

@@ -105,15 +105,20 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 		var ev *tally.Event
 		if o, ok := tally.OriginOf(ctx, tally.EventAfterGroupCounterChanged); ok {
 			// The event names the group's type, which the counters
-			// record does not hold: only a write with callbacks pays
-			// for reading the group's record.
-			rec, err := s.group(app, id)
-			if err != nil {
-				return nil, told, err
+			// record does not hold: a write with callbacks reads the
+			// group's record once, and the cache keeps the type.
+			typ := l.cache.groupType(key)
+			if typ == "" {
+				rec, err := s.group(app, id)
+				if err != nil {
+					return nil, told, err
+				}
+				typ = rec.Type
 			}
 			set, del := changefeed.Diff(cur, next)
-			e := tally.CounterChangedEvent(app, o, id, rec.Type, mode, set, del, seq)
+			e := tally.CounterChangedEvent(app, o, id, typ, mode, set, del, seq)
 			ev = &e
+			defer l.cache.setGroupType(key, typ)
 		}
 		// A write that deletes the last counter keeps the record, with
 		// the Seq, rather than deleting it: the Seq must go on.
