@@ -159,27 +159,11 @@ func CounterChangedEvent(app uint32, o Origin, id string, t GroupType, mode stri
 	b = appendField(b, "Type", string(t))
 	b = appendField(b, "Operator_Account", o.Operator)
 	b = appendField(b, "Mode", mode)
-	b = append(b, `,"GroupCounter":[`...)
-	for i, c := range set {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"Key":`...)
-		b = jsonstr.Append(b, c.Key)
-		b = append(b, `,"Value":`...)
-		b = strconv.AppendInt(b, c.Value, 10)
-		b = append(b, '}')
-	}
-	b = append(b, ']')
+	b = append(b, `,"GroupCounter":`...)
+	b = AppendCounterList(b, set)
 	if len(deleted) > 0 {
-		b = append(b, `,"Deleted":[`...)
-		for i, k := range deleted {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonstr.Append(b, k)
-		}
-		b = append(b, ']')
+		b = append(b, `,"Deleted":`...)
+		b = AppendKeyList(b, deleted)
 	}
 	b = append(b, `,"Seq":`...)
 	b = strconv.AppendUint(b, seq, 10)

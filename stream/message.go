@@ -31,18 +31,7 @@ func appendHead(b []byte, id string, seq uint64) []byte {
 // appendCounters appends ,"GroupCounter":[...], written even when empty
 // as the REST answers write it.
 func appendCounters(b []byte, cs []tally.Counter) []byte {
-	b = append(b, `,"GroupCounter":[`...)
-	for i, c := range cs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"Key":`...)
-		b = jsonstr.Append(b, c.Key)
-		b = append(b, `,"Value":`...)
-		b = strconv.AppendInt(b, c.Value, 10)
-		b = append(b, '}')
-	}
-	return append(b, ']')
+	return tally.AppendCounterList(append(b, `,"GroupCounter":`...), cs)
 }
 
 // appendDeleted appends ,"Deleted":[...], or nothing when keys is empty.
@@ -50,14 +39,7 @@ func appendDeleted(b []byte, keys []string) []byte {
 	if len(keys) == 0 {
 		return b
 	}
-	b = append(b, `,"Deleted":[`...)
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonstr.Append(b, k)
-	}
-	return append(b, ']')
+	return tally.AppendKeyList(append(b, `,"Deleted":`...), keys)
 }
 
 // changeMessage encodes one change of a group's counters.
