@@ -37,31 +37,9 @@ func TestNATSCarriesChangesBetweenNodes(t *testing.T) {
 		t.Errorf("the banner does not tell of the bus: %q", a.stdout)
 	}
 	ca := newClient(t, a.URL(), testAdmin)
-	createGroup(t, ca, client.CreateGroupRequest{Type: tally.GroupPrivate, Name: "live", GroupID: "live",
-		MemberList: []client.NewMember{{MemberAccount: "fan"}}})
-	setCounter(t, ca, "live", "likes", 1)
-
-	w := watch(t, newClient(t, b.URL(), "fan"), "live")
-	if first := w.next(t); first.Seq != 1 || !slices.Equal(first.GroupCounter, []tally.Counter{{Key: "likes", Value: 1}}) {
-		t.Fatalf("first message %+v", first)
-	}
-	start := time.Now()
-	const n = 20
-	for range n {
-		mustIncrease(t, ca, "live", "likes")
-	}
-	var likes int64
-	for seq := uint64(2); seq <= 1+n; seq++ {
-		m := w.next(t)
-		if m.Seq != seq {
-			t.Fatalf("node B's stream: Seq %d, want %d", m.Seq, seq)
-		}
-		likes = m.GroupCounter[0].Value
-	}
-	if got := counterValue(t, newClient(t, b.URL(), testAdmin), "live", "likes"); likes != got || got != 1+n {
-		t.Fatalf("node B's stream ended on likes=%d; get_group_counter answers %d", likes, got)
-	}
-	t.Logf("%d changes through A reached B's stream in %v", n, time.Since(start))
+	w := changesReachB(t, ca, newClient(t, b.URL(), testAdmin), newClient(t, b.URL(), "fan"))
+	const n = crossIncreases
+	likes := int64(1 + n)
 
 	bus.Stop()
 	cc := newClient(t, c.URL(), testAdmin)
@@ -71,7 +49,7 @@ func TestNATSCarriesChangesBetweenNodes(t *testing.T) {
 	for _, api := range []*client.Client{ca, ca, ca, cc, cc, cc} {
 		want = mustIncrease(t, api, "live", "likes")
 	}
-	start = time.Now()
+	start := time.Now()
 	bus.Start()
 	last := uint64(1 + n)
 	for likes != want {
@@ -260,30 +238,9 @@ func TestNATSBetweenProcesses(t *testing.T) {
 	}
 
 	ca, cb := newClient(t, a.base, testAdmin), newClient(t, b.base, testAdmin)
-	createGroup(t, ca, client.CreateGroupRequest{Type: tally.GroupPrivate, Name: "live", GroupID: "live",
-		MemberList: []client.NewMember{{MemberAccount: "fan"}}})
-	setCounter(t, ca, "live", "likes", 1)
-	w := watch(t, newClient(t, b.base, "fan"), "live")
-	if first := w.next(t); first.Seq != 1 || !slices.Equal(first.GroupCounter, []tally.Counter{{Key: "likes", Value: 1}}) {
-		t.Fatalf("node B's first message %+v", first)
-	}
-	start := time.Now()
-	const n = 20
-	for range n {
-		mustIncrease(t, ca, "live", "likes")
-	}
-	var likes int64
-	for seq := uint64(2); seq <= 1+n; seq++ {
-		m := w.next(t)
-		if m.Seq != seq {
-			t.Fatalf("node B's stream: Seq %d, want %d", m.Seq, seq)
-		}
-		likes = m.GroupCounter[0].Value
-	}
-	if got := counterValue(t, cb, "live", "likes"); likes != got || got != 1+n {
-		t.Fatalf("node B's stream ended on likes=%d; B's get_group_counter answers %d", likes, got)
-	}
-	t.Logf("%d changes through process A reached process B's stream in %v", n, time.Since(start))
+	w := changesReachB(t, ca, cb, newClient(t, b.base, "fan"))
+	const n = crossIncreases
+	likes := int64(1 + n)
 
 	link.Cut()
 	waitLog(t, b, "nats bus lost")
@@ -307,7 +264,7 @@ func TestNATSBetweenProcesses(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 
-	start = time.Now()
+	start := time.Now()
 	link.Restore()
 	last := uint64(1 + n)
 	for likes != want {
@@ -325,4 +282,42 @@ func TestNATSBetweenProcesses(t *testing.T) {
 	}
 	t.Logf("after its bus came back, process B's stream converged in %v", time.Since(start))
 	waitLog(t, b, "nats bus back")
+}
+
+// crossIncreases is how many increases changesReachB makes after setting
+// likes to 1.
+const crossIncreases = 20
+
+// changesReachB creates group "live" through node A's client ca, with
+// member fan, watches it on node B as fan, and checks that 20 increases
+// through A reach B's stream one by one, in Seq order, ending on what B's
+// get_group_counter answers (through cb). It returns the watcher, for
+// more.
+func changesReachB(t *testing.T, ca, cb, fan *client.Client) *watcher {
+	t.Helper()
+	createGroup(t, ca, client.CreateGroupRequest{Type: tally.GroupPrivate, Name: "live", GroupID: "live",
+		MemberList: []client.NewMember{{MemberAccount: "fan"}}})
+	setCounter(t, ca, "live", "likes", 1)
+	w := watch(t, fan, "live")
+	if first := w.next(t); first.Seq != 1 || !slices.Equal(first.GroupCounter, []tally.Counter{{Key: "likes", Value: 1}}) {
+		t.Fatalf("node B's first message %+v", first)
+	}
+	start := time.Now()
+	const n = crossIncreases
+	for range n {
+		mustIncrease(t, ca, "live", "likes")
+	}
+	var likes int64
+	for seq := uint64(2); seq <= 1+n; seq++ {
+		m := w.next(t)
+		if m.Seq != seq {
+			t.Fatalf("node B's stream: Seq %d, want %d", m.Seq, seq)
+		}
+		likes = m.GroupCounter[0].Value
+	}
+	if got := counterValue(t, cb, "live", "likes"); likes != got || got != 1+n {
+		t.Fatalf("node B's stream ended on likes=%d; B's get_group_counter answers %d", likes, got)
+	}
+	t.Logf("%d changes through A reached B's stream in %v", n, time.Since(start))
+	return w
 }
