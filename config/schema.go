@@ -50,6 +50,10 @@ type File struct {
 	// CallbackMaxAge is how long an after-event is retried before it is
 	// dropped; 0 when the file does not say, for DefaultCallbackMaxAge.
 	CallbackMaxAge time.Duration
+	// MemoryBudget is the memory the embedded store may use for its
+	// caches and memtables, in bytes; 0 when the file does not say, for
+	// the store's default. It has passed CheckMemoryBudget.
+	MemoryBudget int64
 	// Apps are the apps in file order. Each has its defaults applied and
 	// passes Validate, and no two share an SDKAppID. There may be none: what
 	// a server does without apps is for the caller to decide.
@@ -157,6 +161,10 @@ func Parse(data []byte) (*File, error) {
 			}
 		case "callback_max_age":
 			if f.CallbackMaxAge, err = durationValue(fl); err != nil {
+				return nil, err
+			}
+		case "memory_budget":
+			if f.MemoryBudget, err = memoryBudgetValue(fl); err != nil {
 				return nil, err
 			}
 		case "apps":

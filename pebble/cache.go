@@ -12,7 +12,8 @@ import (
 // counters from the cache, changes them and writes the new record, and a
 // read answers from the cache once the writes it may see are durable
 // (the latch's pending commit, as for any read). The caches together hold
-// at most options.cacheBytes of counters, each latch its share, and each
+// at most their share of the memory budget (budget.go), each latch its
+// share of that, and each
 // at least the group used last, whatever its size, so that a hot group
 // is always served from memory.
 //
@@ -23,12 +24,6 @@ import (
 // writers: changeCounters puts the record it writes; CreateGroup and
 // DestroyGroup, which delete a group's counters record, drop the entry.
 
-// DefaultCacheBytes is how many bytes of counters the store caches: 128
-// MiB, about 700,000 groups of one short counter, or 100,000 of twenty,
-// which keeps the working set of most deployments in memory while a small
-// machine keeps room for everything else.
-const DefaultCacheBytes = 128 << 20
-
 // counterCache is one latch's cache. The caller holds the latch.
 type counterCache struct {
 	entries map[string]*cacheEntry
@@ -36,6 +31,8 @@ type counterCache struct {
 	// recently: the entries are a ring.
 	head  *cacheEntry
 	bytes int
+	// hits and misses count the gets, for the metrics.
+	hits, misses uint64
 }
 
 type cacheEntry struct {
@@ -67,8 +64,10 @@ func entrySize(key []byte, counters []tally.Counter) int {
 func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
 	e := c.entries[string(key)]
 	if e == nil {
+		c.misses++
 		return 0, nil, false
 	}
+	c.hits++
 	c.touch(e)
 	return e.seq, e.counters, true
 }
@@ -118,7 +117,10 @@ func (c *counterCache) drop(key []byte) {
 	}
 }
 
-func (c *counterCache) clear() { *c = counterCache{} }
+// clear empties the cache; its counts of gets go on.
+func (c *counterCache) clear() {
+	*c = counterCache{hits: c.hits, misses: c.misses}
+}
 
 // link puts e, which is in no ring, at the head.
 func (c *counterCache) link(e *cacheEntry) {

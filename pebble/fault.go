@@ -42,7 +42,7 @@ func (s *Store) openDB() (db *pebble.DB, fs *faultvfs.FS, err error) {
 			fs.ReleaseLocks()
 		}
 	}()
-	db, err = pebble.Open(s.dir, pebbleOptions(fs, &logger{fs: fs, out: s.opts.logger}))
+	db, err = pebble.Open(s.dir, pebbleOptions(fs, &logger{fs: fs, out: s.opts.logger}, s.opts.budget))
 	return db, fs, err
 }
 

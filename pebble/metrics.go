@@ -37,6 +37,16 @@ var (
 		"Size on disk of the live write-ahead log (Pebble's WAL.PhysicalSize).", nil, nil)
 	debtDesc = prometheus.NewDesc("tally_store_compaction_debt_bytes",
 		"Pebble's estimate of the bytes compactions must rewrite to bring the LSM back into shape.", nil, nil)
+	budgetDesc = prometheus.NewDesc("tally_store_memory_budget_bytes",
+		"The store's memory budget (memory_budget), which its caches and memtables share.", nil, nil)
+	cacheHitsDesc = prometheus.NewDesc("tally_store_counter_cache_hits_total",
+		"Calls on a group's counters answered from the counter cache, without reading Pebble.", nil, nil)
+	cacheMissesDesc = prometheus.NewDesc("tally_store_counter_cache_misses_total",
+		"Calls on a group's counters that read them from Pebble, since the cache did not hold them.", nil, nil)
+	cacheBytesDesc = prometheus.NewDesc("tally_store_counter_cache_bytes",
+		"Bytes the counter cache holds, by its reckoning, within its half of the memory budget.", nil, nil)
+	cacheGroupsDesc = prometheus.NewDesc("tally_store_counter_cache_groups",
+		"Groups whose counters the counter cache holds.", nil, nil)
 )
 
 func newStoreMetrics() storeMetrics {
@@ -92,6 +102,11 @@ func (s *Store) Describe(ch chan<- *prometheus.Desc) {
 	ch <- faultsDesc
 	ch <- walBytesDesc
 	ch <- debtDesc
+	ch <- budgetDesc
+	ch <- cacheHitsDesc
+	ch <- cacheMissesDesc
+	ch <- cacheBytesDesc
+	ch <- cacheGroupsDesc
 }
 
 // Collect implements prometheus.Collector. The gauges of what the store
@@ -101,6 +116,20 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 	ch <- s.metrics.commitDuration
 	ch <- s.metrics.fsyncBatch
 	ch <- prometheus.MustNewConstMetric(faultsDesc, prometheus.CounterValue, float64(s.faults.Load()))
+	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.opts.budget))
+	var hits, misses uint64
+	var bytes, groups int
+	for i := range s.groups {
+		l := &s.groups[i]
+		l.mu.Lock()
+		hits, misses = hits+l.cache.hits, misses+l.cache.misses
+		bytes, groups = bytes+l.cache.bytes, groups+len(l.cache.entries)
+		l.mu.Unlock()
+	}
+	ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(hits))
+	ch <- prometheus.MustNewConstMetric(cacheMissesDesc, prometheus.CounterValue, float64(misses))
+	ch <- prometheus.MustNewConstMetric(cacheBytesDesc, prometheus.GaugeValue, float64(bytes))
+	ch <- prometheus.MustNewConstMetric(cacheGroupsDesc, prometheus.GaugeValue, float64(groups))
 	if groups, counters, ok := s.census.totals(); ok {
 		ch <- prometheus.MustNewConstMetric(groupsDesc, prometheus.GaugeValue, float64(groups))
 		ch <- prometheus.MustNewConstMetric(countersDesc, prometheus.GaugeValue, float64(counters))

@@ -215,3 +215,37 @@ func TestMetricsCommits(t *testing.T) {
 		}
 	}
 }
+
+// TestCounterCacheMetrics: the first call on a group misses the counter
+// cache and the next hit it; the cache's size and budget are shown.
+func TestCounterCacheMetrics(t *testing.T) {
+	s := openOn(t, vfs.NewMem(), "/db")
+	mustCreate(t, s, testApp, "g", tally.GroupPublic)
+	counts := func() (hits, misses float64) {
+		m := gather(t, s)
+		return m["tally_store_counter_cache_hits_total"].GetCounter().GetValue(), m["tally_store_counter_cache_misses_total"].GetCounter().GetValue()
+	}
+	h0, m0 := counts()
+	for range 3 {
+		if _, err := s.Counters(ctx, testApp, "g", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := increase(s, "g", 1); err != nil {
+		t.Fatal(err)
+	}
+	h, m := counts()
+	if h-h0 != 3 || m-m0 != 1 {
+		t.Errorf("four calls on one group made %v hits and %v misses, want 3 and 1", h-h0, m-m0)
+	}
+	g := gather(t, s)
+	if n := g["tally_store_counter_cache_groups"].GetGauge().GetValue(); n != 1 {
+		t.Errorf("tally_store_counter_cache_groups = %v, want 1", n)
+	}
+	if b := g["tally_store_counter_cache_bytes"].GetGauge().GetValue(); b <= 0 {
+		t.Errorf("tally_store_counter_cache_bytes = %v, want more than 0", b)
+	}
+	if b := g["tally_store_memory_budget_bytes"].GetGauge().GetValue(); b != DefaultMemoryBudget {
+		t.Errorf("tally_store_memory_budget_bytes = %v, want %d", b, DefaultMemoryBudget)
+	}
+}

@@ -69,7 +69,7 @@ var oldGroups = []struct {
 // whose upgrade is already in, as a crash in the middle of one leaves them.
 func writeOldStore(t *testing.T, dir string, upgraded ...string) {
 	t.Helper()
-	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}, DefaultMemoryBudget))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestUpgrade(t *testing.T) {
 // format key, in chunks of chunk groups.
 func rawMigrate(t *testing.T, dir string, chunk int) {
 	t.Helper()
-	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}, DefaultMemoryBudget))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestUpgradedGroupsTakeMembers(t *testing.T) {
 // as an earlier or later release would have left them.
 func setRaw(t *testing.T, dir string, kv map[string][]byte) {
 	t.Helper()
-	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}, DefaultMemoryBudget))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func setRaw(t *testing.T, dir string, kv map[string][]byte) {
 // rawFormat reads the format key of the database in dir.
 func rawFormat(t *testing.T, dir string) uint64 {
 	t.Helper()
-	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}))
+	db, err := pebble.Open(dir, pebbleOptions(vfs.Default, silentLogger{}, DefaultMemoryBudget))
 	if err != nil {
 		t.Fatal(err)
 	}

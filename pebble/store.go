@@ -140,9 +140,8 @@ type options struct {
 	// closeWait is how long a faulted database may take to close before
 	// it is abandoned.
 	closeWait time.Duration
-	// cacheBytes bounds the counters the group latches cache
-	// together; DefaultCacheBytes if 0.
-	cacheBytes int
+	// budget is the memory budget (budget.go); DefaultMemoryBudget if 0.
+	budget int64
 	// logger receives Pebble's errors and the store's news of faults;
 	// pebble.DefaultLogger if nil.
 	logger pebble.Logger
@@ -164,8 +163,8 @@ func (o *options) setDefaults() {
 	if o.logger == nil {
 		o.logger = pebble.DefaultLogger
 	}
-	if o.cacheBytes == 0 {
-		o.cacheBytes = DefaultCacheBytes
+	if o.budget <= 0 {
+		o.budget = DefaultMemoryBudget
 	}
 }
 
@@ -178,20 +177,21 @@ func Open(dir string) (*Store, error) {
 // Config holds the settings of a store that its user may choose; a zero
 // field takes its default.
 type Config struct {
-	// CacheBytes bounds the memory of the counters the store keeps
-	// cached (cache.go); DefaultCacheBytes if 0.
-	CacheBytes int
+	// MemoryBudget is the memory the store may use for its caches and
+	// memtables; DefaultMemoryBudget if 0. budget.go says how it is
+	// shared out.
+	MemoryBudget int64
 }
 
 // OpenWith is Open with the settings of c.
 func OpenWith(dir string, c Config) (*Store, error) {
-	return open(dir, options{cacheBytes: c.CacheBytes})
+	return open(dir, options{budget: c.MemoryBudget})
 }
 
 func open(dir string, o options) (*Store, error) {
 	o.setDefaults()
 	s := &Store{dir: dir, opts: o, seed: maphash.MakeSeed(), stop: make(chan struct{}), metrics: newStoreMetrics()}
-	s.cacheShare = o.cacheBytes / len(s.groups)
+	s.cacheShare = int(shareOf(o.budget).counters / int64(len(s.groups)))
 	db, fs, err := s.openDB()
 	if errors.Is(err, syscall.EAGAIN) {
 		// The lock file's lock is held: fcntl answers EAGAIN.

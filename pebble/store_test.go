@@ -16,7 +16,7 @@ func TestContract(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		cfg  pebble.Config
-	}{{"default cache", pebble.Config{}}, {"one group a latch", pebble.Config{CacheBytes: 1}}} {
+	}{{"default cache", pebble.Config{}}, {"one group a latch", pebble.Config{MemoryBudget: 1}}} {
 		t.Run(c.name, func(t *testing.T) {
 			storetest.Run(t, storetest.Backend{
 				// The embedded store serves one node, which always

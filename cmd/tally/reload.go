@@ -15,9 +15,9 @@ import (
 
 // Reload reads the config file again and applies it to the running
 // server: the apps (their keys, admins, editions, limits, callbacks),
-// callback_max_age, the TLS certificate's files and the log level. The listen address, the data
-// directory, the store, the NATS bus, the log format and turning TLS on
-// or off need a restart; a reload that changes them says so and applies
+// callback_max_age, the TLS certificate's files and the log level. The
+// listen address, the data directory, the store, the NATS bus, the log
+// format, the memory budget and turning TLS on or off need a restart; a reload that changes them says so and applies
 // the rest.
 //
 // A changed store or nats_url is kept to the next start like the data
@@ -56,6 +56,7 @@ func (m *Main) Reload() {
 	m.api.SetApps(next.Apps)
 	m.reloadCallbacks(next)
 	next.Listen, next.Data, next.Store, next.NATS, next.LogFormat = m.running.Listen, m.running.Data, m.running.Store, m.running.NATS, m.running.LogFormat
+	next.MemoryBudget = m.running.MemoryBudget
 	if m.cert == nil {
 		next.TLSCert, next.TLSKey = "", ""
 	}
@@ -102,6 +103,9 @@ func restartOnly(running, next *config.File) []string {
 	}
 	if running.LogFormat != next.LogFormat {
 		names = append(names, "log_format")
+	}
+	if running.MemoryBudget != next.MemoryBudget {
+		names = append(names, "memory_budget")
 	}
 	if (running.TLSCert == "") != (next.TLSCert == "") {
 		names = append(names, "tls_cert and tls_key (HTTPS on or off)")

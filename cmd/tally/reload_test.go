@@ -122,6 +122,12 @@ func TestReload(t *testing.T) {
 			calls:  []appCall{{testAppID, newKey, 0}, {appC, "c-key", 60016}},
 		},
 		{
+			name:   "a new memory budget waits for a restart",
+			config: "memory_budget: 1GiB\napps:\n" + app(testAppID, newKey) + app(appC, "c-key"),
+			log:    "setting=memory_budget",
+			calls:  []appCall{{testAppID, newKey, 0}, {appC, "c-key", 0}},
+		},
+		{
 			name:   "at level warn a refusal shows and a success does not",
 			config: "log_level: warn\napps: {}\n",
 			log:    "config reload refused",

@@ -16,7 +16,7 @@ import (
 // serveFlags are the settings the command line may give; each overrides the
 // config file's.
 type serveFlags struct {
-	listen, data, store, nats, tlsCert, tlsKey, logFormat, logLevel string
+	listen, data, store, nats, tlsCert, tlsKey, logFormat, logLevel, memoryBudget string
 }
 
 func (fl *serveFlags) register(fs *flag.FlagSet) {
@@ -28,6 +28,7 @@ func (fl *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&fl.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&fl.logFormat, "log-format", "", "log format: text (default) or json")
 	fs.StringVar(&fl.logLevel, "log-level", "", "log level: debug, info (default), warn or error")
+	fs.StringVar(&fl.memoryBudget, "memory-budget", "", "memory the embedded store may use for its caches and memtables, such as 512MiB or 4GiB (default 512MiB)")
 }
 
 // apply sets f's server settings from the flags, which override the file,
@@ -63,6 +64,16 @@ func (fl *serveFlags) apply(f *config.File) error {
 	}
 	if _, _, err := net.SplitHostPort(f.Listen); err != nil {
 		return usageError{fmt.Sprintf("--listen %q: %v", f.Listen, err)}
+	}
+	if fl.memoryBudget != "" {
+		n, err := config.ParseSize(fl.memoryBudget)
+		if err == nil {
+			err = config.CheckMemoryBudget(n)
+		}
+		if err != nil {
+			return usageError{"--memory-budget: " + err.Error()}
+		}
+		f.MemoryBudget = n
 	}
 	return nil
 }

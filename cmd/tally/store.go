@@ -26,7 +26,7 @@ const storeOpenWait = 15 * time.Second
 // store is. Nothing it returns or says holds the database's password.
 func openStore(ctx context.Context, cfg *config.File) (_ tally.Store, embedded *pebble.Store, where string, err error) {
 	if cfg.Store == "" {
-		s, err := pebble.Open(filepath.Join(cfg.Data, datadir.StoreDir))
+		s, err := pebble.OpenWith(filepath.Join(cfg.Data, datadir.StoreDir), pebble.Config{MemoryBudget: cfg.MemoryBudget})
 		if err != nil {
 			return nil, nil, "", err
 		}
