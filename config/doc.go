@@ -36,15 +36,14 @@
 // a handler gone for good must not make them pile up without end.
 // Events of an app whose callback_url is removed are dropped too.
 //
-// memory_budget bounds what the embedded store keeps in memory: half of
-// it caches the counters of the groups used last, so that calls on them
-// read no table, and the rest holds Pebble's memtables and block cache.
-// The default, 512 MiB, is what a machine of 1 GiB can spare; give a
-// larger one to keep more groups in memory (tally_store_counter_cache_*
-// in /metrics shows how much of the working set it holds). It takes
-// KiB, MiB, GiB or TiB, or a number of bytes, and is at least 32MiB. It
-// does not bound the Go heap of connections and streams, and a store on
-// PostgreSQL has no use for it.
+// memory_budget bounds what the embedded store keeps in memory: Pebble's
+// memtables and block cache, the counters of the groups used last, which
+// calls then find without reading a table, and room for the rest of the
+// Go heap (pebble/budget.go shares it out). The default, 512 MiB, is what
+// a machine of 1 GiB can spare; give more to keep more groups in memory
+// (tally_store_counter_cache_* in /metrics shows how much of the working
+// set it holds). It takes KiB, MiB, GiB or TiB, or a number of bytes, and
+// is at least 32MiB. A store on PostgreSQL has no use for it.
 //
 // A server that starts with a wrong secret or a misspelt limit fails in ways
 // that are hard to trace back to the file, so the file is read strictly:

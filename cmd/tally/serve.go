@@ -90,7 +90,7 @@ func firstOf(values ...string) string {
 // serve runs a server, a Main made from the command line, until SIGTERM
 // or SIGINT stops it gracefully; SIGHUP reloads its config.
 func serve(args []string, stdout, stderr io.Writer) error {
-	m := &Main{Stdout: stdout, Stderr: stderr}
+	m := &Main{Stdout: stdout, Stderr: stderr, MemoryLimit: true}
 	fs := newFlags("serve", stderr)
 	fs.StringVar(&m.ConfigPath, "config", "", "config file (YAML or JSON); without one, a development app is used")
 	fs.StringVar(&m.Admin, "admin", "", "address of the admin listener serving /debug/pprof, /backup and /metrics, without authentication (default off)")

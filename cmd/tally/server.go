@@ -47,6 +47,10 @@ type Main struct {
 	// WatchConfig, with a ConfigPath, reloads the config whenever the
 	// file's contents change.
 	WatchConfig bool
+	// MemoryLimit sets Go's soft memory limit from the embedded store's
+	// memory budget (memlimit.go): the process's, so tally serve sets it
+	// and tests that run servers in process do not.
+	MemoryLimit bool
 	// Stdout gets the banner and the development app, Stderr the log.
 	Stdout, Stderr io.Writer
 
@@ -128,6 +132,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	var where string
 	if m.store, m.embedded, where, err = openStore(ctx, cfg); err != nil {
 		return err
+	}
+	if m.MemoryLimit && m.embedded != nil {
+		setMemoryLimit(cfg.MemoryBudget)
 	}
 	if cfg.NATS != "" {
 		// Like the store, a bus that cannot be reached at the start is

@@ -40,6 +40,8 @@ type memOptions struct {
 	reads, writes  int
 	conns          int
 	verbose        bool
+	budget         string
+	working        int
 }
 
 // groups returns how many groups hold the counters: all have o.keys of them
@@ -75,6 +77,8 @@ func memory(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.writes, "writes", 50_000, "update_group_counter Increase calls of the write load, on random groups")
 	fs.IntVar(&o.conns, "conns", 32, "keep-alive connections of the loads")
 	fs.BoolVar(&o.verbose, "v", false, "pass the server's stderr through, e.g. with GODEBUG=gctrace=1")
+	fs.StringVar(&o.budget, "budget", "", "the server's --memory-budget (default its own)")
+	fs.IntVar(&o.working, "working", 100_000, "groups of the working-set loads, which should fit the budget")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -189,18 +193,22 @@ func memReport(w io.Writer, o *memOptions, fill memFill, disk [2]memDisk, starts
 	fmt.Fprintln(w)
 
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "start 1, after\tcalls/s\tVmRSS\tRssAnon\tVmHWM\tRSS/counter\t")
+	fmt.Fprintln(tw, "start 1, after\tcalls/s\tcache hits\tVmRSS\tRssAnon\tVmHWM\tRSS/counter\t")
 	for _, s := range states {
-		rate := "-"
+		rate, hits := "-", "-"
 		if s.took > 0 {
 			rate = memCount(int(float64(s.calls) / s.took.Seconds()))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.name, rate,
+		if s.hits+s.misses > 0 {
+			hits = fmt.Sprintf("%.1f%%", 100*s.hits/(s.hits+s.misses))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", s.name, rate, hits,
 			memMiB(s.proc.rss), memMiB(s.proc.anon), memMiB(s.proc.hwm), perCounter(s.proc.rss))
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nread at start: bytes the server read (rchar) from exec to its first answer.")
 	fmt.Fprintln(w, "VmRSS counts the pages of the binary it has touched; RssAnon is the memory it allocated.")
+	fmt.Fprintln(w, "cache hits: the phase's calls answered from the counter cache (tally_store_counter_cache_hits_total), without reading Pebble.")
 }
 
 func memMiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
