@@ -27,6 +27,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	rounds := fs.Int("rounds", 3, "runs of each scenario, alternated so that drift hits all alike")
 	conns := fs.Int("conns", 64, "concurrent keep-alive connections")
 	groups := fs.Int("groups", 100_000, "groups the spread scenario writes to")
+	big := fs.Int("big", 1_000_000, "groups the second spread scenario writes to (0: skip it); they are created before the timed rounds")
 	tallyBin := fs.String("tally", "", "tally binary (default: build it from this module)")
 	admin := fs.String("admin", "", "start tally with --admin ADDR, to profile it while it runs")
 	tmpfs := fs.String("tmpfs", "/dev/shm", "also run the hot key on a second tally whose data is in this tmpfs directory, where fsync costs nothing (empty: skip)")
@@ -94,6 +95,13 @@ func load(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("creating groups: %w", err)
 	}
+	bigName := fmt.Sprintf("update, spread over %d groups", *big)
+	if *big > 0 && (filter == nil || filter.MatchString(bigName)) {
+		fmt.Fprintf(stdout, "creating %d more groups...\n", *big)
+		if err := createGroups(srv.addr, *conns, *big, func(i int) string { return "b" + strconv.Itoa(i) }); err != nil {
+			return fmt.Errorf("creating groups: %w", err)
+		}
+	}
 	if memSrv != nil {
 		if err := createGroups(memSrv.addr, 1, 1, func(int) string { return "hot" }); err != nil {
 			return fmt.Errorf("creating the hot group on tmpfs: %w", err)
@@ -126,6 +134,12 @@ func load(args []string, stdout, stderr io.Writer) error {
 				b = strconv.AppendInt(b, int64(rng.IntN(n)), 10)
 				return append(b, `","Mode":"Increase","GroupCounter":[{"Key":"likes","Value":1}]}`...)
 			}},
+		{name: bigName, procs: on(srv), command: "update_group_counter", moves: "big", groups: *big,
+			body: func(b []byte, rng *rand.Rand) []byte {
+				b = append(b, `{"GroupId":"b`...)
+				b = strconv.AppendInt(b, int64(rng.IntN(max(*big, 1))), 10)
+				return append(b, `","Mode":"Increase","GroupCounter":[{"Key":"likes","Value":1}]}`...)
+			}},
 		{name: "update, 20 keys of one group", procs: on(srv), command: "update_group_counter", moves: "multi",
 			body: func(b []byte, _ *rand.Rand) []byte { return append(b, multiBody...) }},
 		{name: "get, one hot key", procs: on(srv), command: "get_group_counter",
@@ -135,7 +149,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	}
 	// The tmpfs run has no server when it is skipped.
 	scenarios = slices.DeleteFunc(scenarios, func(sc *scenario) bool {
-		return len(sc.procs) == 0 || !sc.noop && filter != nil && !filter.MatchString(sc.name)
+		return len(sc.procs) == 0 || !sc.noop && filter != nil && !filter.MatchString(sc.name) || sc.moves == "big" && *big == 0
 	})
 
 	alternate(stdout, scenarios, *rounds, *conns, *duration, target, nil)

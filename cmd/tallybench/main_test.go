@@ -39,10 +39,12 @@ func TestCommands(t *testing.T) {
 		// installed; CI installs it, so there it always runs.
 		needsPostgres bool
 	}{
-		{"load", []string{"load", "-tally", bin, "-duration", "200ms", "-rounds", "1", "-groups", "20", "-conns", "4", "-tmpfs", t.TempDir()},
-			[]string{"ceiling: no-op handler", "hot ÷ spread", "check hot key", "check 20 keys, each", "check spread: sum over 20 groups", "check tmpfs: hot key"}, false},
-		{"memory", []string{"memory", "-tally", bin, "-counters", "2000", "-reads", "200", "-writes", "100", "-restarts", "1", "-conns", "4"},
-			[]string{"RSS"}, false},
+		{"load", []string{"load", "-tally", bin, "-duration", "200ms", "-rounds", "1", "-groups", "20", "-big", "30", "-conns", "4", "-tmpfs", t.TempDir()},
+			[]string{"ceiling: no-op handler", "hot ÷ spread", "check hot key", "check 20 keys, each", "check spread: sum over 20 groups", "check big: sum over 30 groups", "check tmpfs: hot key"}, false},
+		{"callbacks", []string{"callbacks", "-tally", bin, "-duration", "200ms", "-rounds", "1", "-groups", "10", "-conns", "4", "-sleep", "1s"},
+			[]string{"hot key, callbacks accepted", "accepting handler:", "check server 2: spread: sum over 10 groups"}, false},
+		{"memory", []string{"memory", "-tally", bin, "-counters", "2000", "-reads", "200", "-writes", "100", "-restarts", "1", "-conns", "4", "-working", "50", "-budget", "64MiB"},
+			[]string{"RSS", "50 groups read once", "100.0%"}, false},
 		{"fanout", []string{"fanout", "-tally", bin, "-subscribers", "200", "-groups", "20", "-duration", "1s", "-rounds", "1", "-writers", "4"},
 			[]string{"| no streams |", "| 200 streams, 20 on the hot group |", "delay from the writer's OK", "per stream", "check hot key"}, false},
 		{"fsync", []string{"fsync", "-dir", t.TempDir(), "-duration", "100ms", "-rounds", "1"},

@@ -20,9 +20,11 @@ type scenario struct {
 	procs   []*proc
 	command string // the REST command
 	// moves names the counters the scenario increases, which verify checks
-	// against its OK answers: "hot", "spread" or "multi"; empty for one
-	// that writes nothing Tally keeps.
+	// against its OK answers: "hot", "spread", "big" or "multi"; empty for
+	// one that writes nothing Tally keeps.
 	moves string
+	// groups is how many groups a "big" scenario spreads its calls over.
+	groups int
 	// body appends one request body to b; rng picks the group where the
 	// scenario spreads its calls.
 	body func(b []byte, rng *rand.Rand) []byte

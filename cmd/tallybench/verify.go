@@ -73,17 +73,24 @@ func verify(w io.Writer, where, addr string, conns, groups int, scenarios []*sce
 		}
 		check("20 keys, each", hi, n)
 	}
-	if n, ok := want["spread"]; ok {
+	for _, sp := range []struct {
+		moves, prefix string
+		groups        int
+	}{{"spread", "s", groups}, {"big", "b", bigGroups(scenarios)}} {
+		n, ok := want[sp.moves]
+		if !ok {
+			continue
+		}
 		var total atomic.Int64
-		err := parallel(groups, conns, func(_, i int) error {
-			vs, err := values("s" + strconv.Itoa(i))
+		err := parallel(sp.groups, conns, func(_, i int) error {
+			vs, err := values(sp.prefix + strconv.Itoa(i))
 			total.Add(sum(vs))
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		check(fmt.Sprintf("spread: sum over %d groups", groups), total.Load(), n)
+		check(fmt.Sprintf("%s: sum over %d groups", sp.moves, sp.groups), total.Load(), n)
 	}
 	if failed {
 		return errors.New("a counter does not match the OK answers")
@@ -97,4 +104,15 @@ func sum(vs []int64) int64 {
 		t += v
 	}
 	return t
+}
+
+// bigGroups returns how many groups the "big" scenario among scenarios
+// spreads its calls over, 0 if there is none.
+func bigGroups(scenarios []*scenario) int {
+	for _, sc := range scenarios {
+		if sc.moves == "big" {
+			return sc.groups
+		}
+	}
+	return 0
 }
