@@ -105,10 +105,19 @@ func (s *Store) createGroup(app uint32, rec *groupRecord, members []tally.Member
 	b.Set(appKey(app), ar.encode(), nil)
 	b.Set(listKey(app, rec.seq), append([]byte{byte(rec.Type.Index())}, rec.ID...), nil)
 	// A group re-created under an old id starts with no counters; destroy
-	// removed them, and this makes sure of it, in the cache too. Its members, which destroy
-	// removed as well, would cost range deletions to make sure of.
-	b.Delete(groupKey(tagCount, app, rec.ID), nil)
-	s.groupLatch(app, rec.ID).cache.drop(groupKey(tagCount, app, rec.ID))
+	// removed them, and this makes sure of it. (Its members, which destroy
+	// removed as well, would cost range deletions to make sure of.) The
+	// counter cache learns that the new group has none, at Seq 0, so that
+	// its first calls read no table: a group is most often used soon after
+	// it is made.
+	ck := groupKey(tagCount, app, rec.ID)
+	b.Delete(ck, nil)
+	if l := s.groupLatch(app, rec.ID); rec.Type.HasCounters() {
+		l.cache.put(ck, 0, nil, s.cacheShare)
+		l.cache.setGroupType(ck, rec.Type)
+	} else {
+		l.cache.drop(ck)
+	}
 	w := memberWriter{b: b, app: app, g: &rec.Group}
 	for _, m := range members {
 		m.Seq = rec.nextMember

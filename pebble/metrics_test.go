@@ -216,11 +216,13 @@ func TestMetricsCommits(t *testing.T) {
 	}
 }
 
-// TestCounterCacheMetrics: the first call on a group misses the counter
-// cache and the next hit it; the cache's size and budget are shown.
+// TestCounterCacheMetrics: a call on a group the cache does not hold
+// misses it and the next hit it; a group just created is held; the
+// cache's size and budget are shown.
 func TestCounterCacheMetrics(t *testing.T) {
 	s := openOn(t, vfs.NewMem(), "/db")
 	mustCreate(t, s, testApp, "g", tally.GroupPublic)
+	mustCreate(t, s, testApp, "c", tally.GroupCommunity)
 	counts := func() (hits, misses float64) {
 		m := gather(t, s)
 		return m["tally_store_counter_cache_hits_total"].GetCounter().GetValue(), m["tally_store_counter_cache_misses_total"].GetCounter().GetValue()
@@ -235,8 +237,16 @@ func TestCounterCacheMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, m := counts()
-	if h-h0 != 3 || m-m0 != 1 {
-		t.Errorf("four calls on one group made %v hits and %v misses, want 3 and 1", h-h0, m-m0)
+	if h-h0 != 4 || m-m0 != 0 {
+		t.Errorf("four calls on a group just made made %v hits and %v misses, want 4 and 0", h-h0, m-m0)
+	}
+	// A Community has no counters to cache: a call on it misses, and is
+	// refused.
+	if _, err := s.Counters(ctx, testApp, "c", nil); tally.ErrorCode(err) != tally.ErrNoPermission {
+		t.Fatalf("Counters of a Community: %v", err)
+	}
+	if h2, m2 := counts(); h2 != h || m2 != m+1 {
+		t.Errorf("a call on a Community made %v hits and %v misses, want 0 and 1", h2-h, m2-m)
 	}
 	g := gather(t, s)
 	if n := g["tally_store_counter_cache_groups"].GetGauge().GetValue(); n != 1 {
