@@ -14,6 +14,7 @@
 //	log_level: "info"             # default; or "debug", "warn", "error"
 //	callback_max_age: "1h"        # default: how long an after-event is retried
 //	memory_budget: "512MiB"       # default: the embedded store's caches and memtables
+//	stream_budget: 50000          # default: messages a second the live stream sends per group
 //	apps:
 //	  - sdkappid: 1400000001
 //	    secret_key: "…"           # required
@@ -44,6 +45,14 @@
 // (tally_store_counter_cache_* in /metrics shows how much of the working
 // set it holds). It takes KiB, MiB, GiB or TiB, or a number of bytes, and
 // is at least 32MiB. A store on PostgreSQL has no use for it.
+//
+// stream_budget bounds the work of the live counter stream on a busy
+// group: its changes go to its subscribers one by one while that keeps
+// within the budget, summed over the subscribers, and as one message per
+// turn past it. 50,000 tells a group watched by 1,000 about 50 times a
+// second, more often than a screen shows a person, and keeps a hot group
+// with a large audience to about half a core of this machine's. A reload
+// applies a change.
 //
 // A server that starts with a wrong secret or a misspelt limit fails in ways
 // that are hard to trace back to the file, so the file is read strictly:

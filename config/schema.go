@@ -50,6 +50,10 @@ type File struct {
 	// CallbackMaxAge is how long an after-event is retried before it is
 	// dropped; 0 when the file does not say, for DefaultCallbackMaxAge.
 	CallbackMaxAge time.Duration
+	// StreamBudget is how many messages a second the live counter
+	// stream may send for one group, summed over its subscribers; 0 when
+	// the file does not say, for stream.DefaultBudget.
+	StreamBudget int
 	// MemoryBudget is the memory the embedded store may use for its
 	// caches and memtables, in bytes; 0 when the file does not say, for
 	// the store's default. It has passed CheckMemoryBudget.
@@ -163,6 +167,12 @@ func Parse(data []byte) (*File, error) {
 			if f.CallbackMaxAge, err = durationValue(fl); err != nil {
 				return nil, err
 			}
+		case "stream_budget":
+			v, ok := intValue(fl.val, 1, 100_000_000)
+			if !ok {
+				return nil, errAt(fl.key, fl.path, "%s; must be a whole number of messages a second, 1 to 100000000", show(fl.val))
+			}
+			f.StreamBudget = int(v)
 		case "memory_budget":
 			if f.MemoryBudget, err = memoryBudgetValue(fl); err != nil {
 				return nil, err

@@ -58,3 +58,25 @@ func TestMemoryBudget(t *testing.T) {
 		}
 	}
 }
+
+func TestStreamBudget(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int
+		err  string
+	}{
+		{"listen: ':1'\n", 0, ""},
+		{"stream_budget: 2000\n", 2000, ""},
+		{"stream_budget: 0\n", 0, "line 1: stream_budget: 0; must be a whole number of messages a second"},
+		{"stream_budget: 1.5\n", 0, "stream_budget: 1.5; must be a whole number"},
+		{"stream_budget: \"100\"\n", 0, "must be a whole number"},
+	} {
+		f, err := Parse([]byte(c.in))
+		switch {
+		case c.err == "" && (err != nil || f.StreamBudget != c.want):
+			t.Errorf("%q: %v, %v; want %d", c.in, f, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%q: error %v, want it to contain %q", c.in, err, c.err)
+		}
+	}
+}

@@ -273,3 +273,12 @@ func (s *Server) stillValid(ls *liveStream, now time.Time) error {
 	}
 	return st.verify(ls.usersig, ls.identifier, now)
 }
+
+// SetStreamBudget sets how many messages a second the fan-outs of one
+// group may send to its streams (stream.Options.Budget); 0 is the
+// default. It applies at once, and may be called while serving.
+func (s *Server) SetStreamBudget(messagesPerSecond int) {
+	if s.hub != nil {
+		s.hub.SetBudget(messagesPerSecond)
+	}
+}

@@ -170,7 +170,8 @@ func (g *group) fanOut(h *Hub, now time.Time) {
 		g.tat = now
 	}
 	ds := g.log
-	if one := n * time.Duration(len(ds)) * h.perMsg; g.overflow || g.tat.Add(one).After(now.Add(budgetBurst)) {
+	perMsg := time.Duration(h.perMsg.Load())
+	if one := n * time.Duration(len(ds)) * perMsg; g.overflow || g.tat.Add(one).After(now.Add(budgetBurst)) {
 		if len(ds) != 1 {
 			set, del := changefeed.Diff(g.fanned, g.counters)
 			ds = []*delta{{seq: g.seq, msg: changeMessage(g.key.id, g.seq, set, del), set: set, del: del}}
@@ -182,7 +183,7 @@ func (g *group) fanOut(h *Hub, now time.Time) {
 	if g.gone || !g.known || len(ds) == 0 || g.seq <= from {
 		return
 	}
-	g.tat = g.tat.Add(n * time.Duration(len(ds)) * h.perMsg)
+	g.tat = g.tat.Add(n * time.Duration(len(ds)) * perMsg)
 	g.turn = g.tat.Add(-budgetBurst)
 	for s, e := range g.subs {
 		s.push(e, ds, from)

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tallyserver/tally"
@@ -77,10 +78,12 @@ const (
 // Hub fans changes out to subscriptions. Its methods are safe for
 // concurrent use.
 type Hub struct {
-	reader    Reader
-	queue     int
-	catchUp   time.Duration
-	perMsg    time.Duration   // the share of a second of one message of the Budget
+	reader  Reader
+	queue   int
+	catchUp time.Duration
+	// perMsg is the share of a second of one message of the Budget, in
+	// nanoseconds; SetBudget changes it while the hub runs.
+	perMsg    atomic.Int64
 	ctx       context.Context // done when the hub closes
 	cancel    context.CancelFunc
 	reads     sync.WaitGroup
@@ -122,7 +125,6 @@ func New(read Reader, opt Options) *Hub {
 		reader:    read,
 		queue:     opt.Queue,
 		catchUp:   opt.CatchUp,
-		perMsg:    time.Second / time.Duration(opt.Budget),
 		kick:      make(chan struct{}, 1),
 		fanned:    make(chan struct{}),
 		ctx:       ctx,
@@ -131,8 +133,18 @@ func New(read Reader, opt Options) *Hub {
 		groups:    make(map[groupKey]*group),
 		subs:      make(map[*Sub]struct{}),
 	}
+	h.SetBudget(opt.Budget)
 	go h.fanOutLoop()
 	return h
+}
+
+// SetBudget changes Options.Budget, from each group's next fan-out on; a
+// budget of 0 or less is the default.
+func (h *Hub) SetBudget(messagesPerSecond int) {
+	if messagesPerSecond <= 0 {
+		messagesPerSecond = DefaultBudget
+	}
+	h.perMsg.Store(int64(time.Second) / int64(messagesPerSecond))
 }
 
 // Publish takes one durable change, as a tally.ChangeFeed or a bus tells

@@ -644,3 +644,28 @@ func BenchmarkPublish(b *testing.B) {
 		})
 	}
 }
+
+// TestSetBudget: a budget changed while the hub runs applies from the
+// next fan-out on: the changes wait for the turn the old budget set, then
+// go out one by one under the new one.
+func TestSetBudget(t *testing.T) {
+	m := newModel(t, Options{Budget: 1}) // a turn a second for one subscriber
+	m.lazy = true
+	m.create("g")
+	s := m.hub.Subscribe(testApp, []string{"g"})
+	defer s.Close()
+	settle(t, m, s, newView())
+	m.set("g", "a", 1)
+	mustNext(t, s) // the first after a quiet spell goes at once
+	m.hub.SetBudget(1_000_000)
+	m.set("g", "a", 2)
+	m.set("g", "a", 3)
+	var got []string
+	for range 2 {
+		got = append(got, string(mustNext(t, s)))
+	}
+	want := []string{`{"GroupId":"g","Seq":2,"GroupCounter":[{"Key":"a","Value":2}]}`, `{"GroupId":"g","Seq":3,"GroupCounter":[{"Key":"a","Value":3}]}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("after SetBudget got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -15,7 +15,8 @@ import (
 
 // Reload reads the config file again and applies it to the running
 // server: the apps (their keys, admins, editions, limits, callbacks),
-// callback_max_age, the TLS certificate's files and the log level. The
+// callback_max_age, stream_budget, the TLS certificate's files and the
+// log level. The
 // listen address, the data directory, the store, the NATS bus, the log
 // format, the memory budget and turning TLS on or off need a restart; a reload that changes them says so and applies
 // the rest.
@@ -54,6 +55,7 @@ func (m *Main) Reload() {
 	}
 	added, removed, changed := diffApps(m.running.Apps, next.Apps)
 	m.api.SetApps(next.Apps)
+	m.api.SetStreamBudget(next.StreamBudget)
 	m.reloadCallbacks(next)
 	next.Listen, next.Data, next.Store, next.NATS, next.LogFormat = m.running.Listen, m.running.Data, m.running.Store, m.running.NATS, m.running.LogFormat
 	next.MemoryBudget = m.running.MemoryBudget

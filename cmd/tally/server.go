@@ -174,6 +174,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.ln = httpapi.WrapListener(m.ln, lim)
 	m.api = httpapi.NewServer(m.store, cfg.Apps, m.log)
+	m.api.SetStreamBudget(cfg.StreamBudget)
 	if err := m.joinBus(); err != nil {
 		return err
 	}
