@@ -72,10 +72,11 @@ func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
 	return e.seq, e.counters, true
 }
 
-// put caches the Seq and counters at key, which the cache keeps, and
-// drops the entries used least recently until the cache holds at most
-// limit bytes, or only this entry.
-func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, limit int) {
+// put caches the Seq and counters at key, which the cache keeps, with the
+// group's type t, or the type cached already when t is "", and drops the
+// entries used least recently until the cache holds at most limit bytes,
+// or only this entry.
+func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, t tally.GroupType, limit int) {
 	e := c.entries[string(key)]
 	if e == nil {
 		if c.entries == nil {
@@ -89,6 +90,9 @@ func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, lim
 		c.touch(e)
 	}
 	e.seq, e.counters, e.size = seq, counters, entrySize(key, counters)
+	if t != "" {
+		e.typ = t
+	}
 	c.bytes += e.size
 	for c.bytes > limit && c.head.prev != c.head {
 		c.remove(c.head.prev)
@@ -101,13 +105,6 @@ func (c *counterCache) groupType(key []byte) tally.GroupType {
 		return e.typ
 	}
 	return ""
-}
-
-// setGroupType caches t with key's entry, if there is one.
-func (c *counterCache) setGroupType(key []byte, t tally.GroupType) {
-	if e := c.entries[string(key)]; e != nil {
-		e.typ = t
-	}
 }
 
 // drop removes the entry at key, if any.

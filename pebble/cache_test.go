@@ -37,7 +37,7 @@ func TestCounterCache(t *testing.T) {
 		for _, o := range c.ops {
 			switch o.do {
 			case "put":
-				cc.put([]byte(o.key), 1, one, c.limit)
+				cc.put([]byte(o.key), 1, one, "", c.limit)
 			case "get":
 				cc.get([]byte(o.key))
 			case "drop":
@@ -61,5 +61,18 @@ func TestCounterCache(t *testing.T) {
 				t.Errorf("%s: get(%s) = %v, %v", c.name, k, cs, ok)
 			}
 		}
+	}
+	// A group's type, once given, stays with its entry through puts
+	// that do not know it, and leaves with it.
+	var cc counterCache
+	k := []byte("g")
+	cc.put(k, 1, one, tally.GroupPublic, size*4)
+	cc.put(k, 2, one, "", size*4)
+	if got := cc.groupType(k); got != tally.GroupPublic {
+		t.Errorf("the type after a put without one: %q, want Public", got)
+	}
+	cc.drop(k)
+	if got := cc.groupType(k); got != "" {
+		t.Errorf("the type after a drop: %q, want none", got)
 	}
 }

@@ -59,7 +59,7 @@ func (s *Store) counterState(app uint32, id string) (uint64, []tally.Counter, er
 			}
 			// The cache keeps what it is given, and the caller owns
 			// what it gets.
-			l.cache.put(key, seq, cur, s.cacheShare)
+			l.cache.put(key, seq, cur, "", s.cacheShare)
 			cached = cur
 		} else {
 			seq = cseq
@@ -103,12 +103,12 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 		seq++
 		added = len(next) - len(cur)
 		var ev *tally.Event
+		var typ tally.GroupType // "" unless the event needed it
 		if o, ok := tally.OriginOf(ctx, tally.EventAfterGroupCounterChanged); ok {
 			// The event names the group's type, which the counters
 			// record does not hold: a write with callbacks reads the
 			// group's record once, and the cache keeps the type.
-			typ := l.cache.groupType(key)
-			if typ == "" {
+			if typ = l.cache.groupType(key); typ == "" {
 				rec, err := s.group(app, id)
 				if err != nil {
 					return nil, told, err
@@ -118,7 +118,6 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 			set, del := changefeed.Diff(cur, next)
 			e := tally.CounterChangedEvent(app, o, id, typ, mode, set, del, seq)
 			ev = &e
-			defer l.cache.setGroupType(key, typ)
 		}
 		// A write that deletes the last counter keeps the record, with
 		// the Seq, rather than deleting it: the Seq must go on.
@@ -129,7 +128,7 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 		}
 		// Nothing fails from here on but the apply, which faults the
 		// store and so clears the cache.
-		l.cache.put(key, seq, next, s.cacheShare)
+		l.cache.put(key, seq, next, typ, s.cacheShare)
 		// A feed is told the counters before and after, which neither
 		// the cache nor anyone else changes, and works out the change
 		// itself, off the latch. Without a feed this load is all the hot

@@ -113,8 +113,7 @@ func (s *Store) createGroup(app uint32, rec *groupRecord, members []tally.Member
 	ck := groupKey(tagCount, app, rec.ID)
 	b.Delete(ck, nil)
 	if l := s.groupLatch(app, rec.ID); rec.Type.HasCounters() {
-		l.cache.put(ck, 0, nil, s.cacheShare)
-		l.cache.setGroupType(ck, rec.Type)
+		l.cache.put(ck, 0, nil, rec.Type, s.cacheShare)
 	} else {
 		l.cache.drop(ck)
 	}
@@ -149,7 +148,8 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		// The census must lose the group's counters with it, and the
 		// feed tells the group's last Seq; only a destroy pays for this
 		// read.
-		cv, err := s.get(groupKey(tagCount, app, id))
+		ck := groupKey(tagCount, app, id)
+		cv, err := s.get(ck)
 		if err != nil {
 			return nil, changefeed.Change{}, err
 		}
@@ -169,8 +169,8 @@ func (s *Store) DestroyGroup(ctx context.Context, app uint32, id string) error {
 		b.Set(appKey(app), ar.encode(), nil)
 		b.Delete(groupKey(tagGroup, app, id), nil)
 		b.Delete(listKey(app, rec.seq), nil)
-		b.Delete(groupKey(tagCount, app, id), nil)
-		s.groupLatch(app, id).cache.drop(groupKey(tagCount, app, id))
+		b.Delete(ck, nil)
+		s.groupLatch(app, id).cache.drop(ck)
 		o, record := tally.OriginOf(ctx, tally.EventAfterGroupDestroyed)
 		members, err := s.destroyMembers(b, app, id, record)
 		if err != nil {
