@@ -56,7 +56,7 @@ type File struct {
 	StreamBudget int
 	// MemoryBudget is the memory the embedded store may use for its
 	// caches and memtables, in bytes; 0 when the file does not say, for
-	// the store's default. It has passed CheckMemoryBudget.
+	// the store's default. ParseMemoryBudget took it.
 	MemoryBudget int64
 	// Apps are the apps in file order. Each has its defaults applied and
 	// passes Validate, and no two share an SDKAppID. There may be none: what

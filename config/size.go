@@ -41,25 +41,26 @@ func ParseSize(s string) (int64, error) {
 	return n << shift, nil
 }
 
-// CheckMemoryBudget reports what is wrong with a memory budget of n bytes.
-func CheckMemoryBudget(n int64) error {
-	if n < MinMemoryBudget {
-		return fmt.Errorf("%d bytes is below the smallest budget, %dMiB", n, MinMemoryBudget>>20)
+// ParseMemoryBudget reads a memory budget, from the file or the command
+// line: a size ParseSize takes, at least MinMemoryBudget.
+func ParseMemoryBudget(s string) (int64, error) {
+	n, err := ParseSize(s)
+	if err != nil {
+		return 0, err
 	}
-	return nil
+	if n < MinMemoryBudget {
+		return 0, fmt.Errorf("%d bytes is below the smallest budget, %dMiB", n, MinMemoryBudget>>20)
+	}
+	return n, nil
 }
 
-// memoryBudgetValue reads memory_budget: a size ParseSize takes (a bare
-// number is bytes), at least MinMemoryBudget.
+// memoryBudgetValue reads memory_budget.
 func memoryBudgetValue(fl field) (int64, error) {
 	s, err := stringValue(fl)
 	if err != nil {
 		return 0, err
 	}
-	n, err := ParseSize(s)
-	if err == nil {
-		err = CheckMemoryBudget(n)
-	}
+	n, err := ParseMemoryBudget(s)
 	if err != nil {
 		return 0, errAt(fl.key, fl.path, "%v", err)
 	}

@@ -66,10 +66,7 @@ func (fl *serveFlags) apply(f *config.File) error {
 		return usageError{fmt.Sprintf("--listen %q: %v", f.Listen, err)}
 	}
 	if fl.memoryBudget != "" {
-		n, err := config.ParseSize(fl.memoryBudget)
-		if err == nil {
-			err = config.CheckMemoryBudget(n)
-		}
+		n, err := config.ParseMemoryBudget(fl.memoryBudget)
 		if err != nil {
 			return usageError{"--memory-budget: " + err.Error()}
 		}
