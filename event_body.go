@@ -130,23 +130,24 @@ func GroupInfoChangedEvent(app uint32, o Origin, before, after *Group) (Event, b
 // NewMemberJoinEvent is Group.CallbackAfterNewMemberJoin for the accounts
 // add_group_member added to group g.
 func NewMemberJoinEvent(app uint32, o Origin, g *Group, added []string) Event {
-	b := eventBody(EventAfterNewMemberJoin, g.ID)
-	b = appendField(b, "Type", string(g.Type))
-	b = appendField(b, "JoinType", "Invited")
-	b = appendField(b, "Operator_Account", o.Operator)
-	b = appendAccounts(b, "NewMemberList", added)
-	return event(app, EventAfterNewMemberJoin, g.ID, o, b)
+	return membersEvent(app, EventAfterNewMemberJoin, o, g, "JoinType", "Invited", "NewMemberList", added)
 }
 
 // MemberExitEvent is Group.CallbackAfterMemberExit for the accounts
 // delete_group_member removed from group g.
 func MemberExitEvent(app uint32, o Origin, g *Group, removed []string) Event {
-	b := eventBody(EventAfterMemberExit, g.ID)
+	return membersEvent(app, EventAfterMemberExit, o, g, "ExitType", "Kicked", "ExitMemberList", removed)
+}
+
+// membersEvent is the body both member events share: the group's type,
+// how the accounts came or went, the operator and the accounts.
+func membersEvent(app uint32, k EventKind, o Origin, g *Group, how, howValue, list string, accounts []string) Event {
+	b := eventBody(k, g.ID)
 	b = appendField(b, "Type", string(g.Type))
-	b = appendField(b, "ExitType", "Kicked")
+	b = appendField(b, how, howValue)
 	b = appendField(b, "Operator_Account", o.Operator)
-	b = appendAccounts(b, "ExitMemberList", removed)
-	return event(app, EventAfterMemberExit, g.ID, o, b)
+	b = appendAccounts(b, list, accounts)
+	return event(app, k, g.ID, o, b)
 }
 
 // CounterChangedEvent is Tally's Group.CallbackAfterGroupCounterChanged
