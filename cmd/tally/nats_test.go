@@ -39,7 +39,6 @@ func TestNATSCarriesChangesBetweenNodes(t *testing.T) {
 	ca := newClient(t, a.URL(), testAdmin)
 	w := changesReachB(t, ca, newClient(t, b.URL(), testAdmin), newClient(t, b.URL(), "fan"))
 	const n = crossIncreases
-	likes := int64(1 + n)
 
 	bus.Stop()
 	cc := newClient(t, c.URL(), testAdmin)
@@ -51,14 +50,7 @@ func TestNATSCarriesChangesBetweenNodes(t *testing.T) {
 	}
 	start := time.Now()
 	bus.Start()
-	last := uint64(1 + n)
-	for likes != want {
-		m := w.next(t)
-		if m.Seq <= last {
-			t.Fatalf("node B's stream went from Seq %d back to %d", last, m.Seq)
-		}
-		last, likes = m.Seq, m.GroupCounter[0].Value
-	}
+	last := readUntil(t, w, 1+n, want)
 	if last != 1+n+6 {
 		t.Errorf("node B's stream ended at Seq %d, want %d", last, 1+n+6)
 	}
@@ -240,7 +232,6 @@ func TestNATSBetweenProcesses(t *testing.T) {
 	ca, cb := newClient(t, a.base, testAdmin), newClient(t, b.base, testAdmin)
 	w := changesReachB(t, ca, cb, newClient(t, b.base, "fan"))
 	const n = crossIncreases
-	likes := int64(1 + n)
 
 	link.Cut()
 	waitLog(t, b, "nats bus lost")
@@ -266,19 +257,12 @@ func TestNATSBetweenProcesses(t *testing.T) {
 
 	start := time.Now()
 	link.Restore()
-	last := uint64(1 + n)
-	for likes != want {
-		m := w.next(t)
-		if m.Seq <= last {
-			t.Fatalf("node B's stream went from Seq %d back to %d", last, m.Seq)
-		}
-		last, likes = m.Seq, m.GroupCounter[0].Value
-	}
+	last := readUntil(t, w, 1+n, want)
 	if last != 1+n+k {
 		t.Errorf("node B's stream ended at Seq %d, want %d", last, 1+n+k)
 	}
-	if got := counterValue(t, cb, "live", "likes"); got != likes {
-		t.Errorf("node B's stream ended on likes=%d; B's get_group_counter answers %d", likes, got)
+	if got := counterValue(t, cb, "live", "likes"); got != want {
+		t.Errorf("node B's stream ended on likes=%d; B's get_group_counter answers %d", want, got)
 	}
 	t.Logf("after its bus came back, process B's stream converged in %v", time.Since(start))
 	waitLog(t, b, "nats bus back")
@@ -320,4 +304,18 @@ func changesReachB(t *testing.T, ca, cb, fan *client.Client) *watcher {
 	}
 	t.Logf("%d changes through A reached B's stream in %v", n, time.Since(start))
 	return w
+}
+
+// readUntil reads w, whose stream is at Seq last, until likes is want,
+// failing if a Seq goes back, and returns the last Seq read.
+func readUntil(t *testing.T, w *watcher, last uint64, want int64) uint64 {
+	t.Helper()
+	for likes := int64(-1); likes != want; {
+		m := w.next(t)
+		if m.Seq <= last {
+			t.Fatalf("node B's stream went from Seq %d back to %d", last, m.Seq)
+		}
+		last, likes = m.Seq, m.GroupCounter[0].Value
+	}
+	return last
 }
