@@ -41,8 +41,8 @@ func (h *Hub) fanOutLoop() {
 	}
 }
 
-// fanOutDue fans out each due group whose turn has come, and returns when the next turn comes of those
-// left due, or zero when none is.
+// fanOutDue fans out each due group whose turn has come, and returns when
+// the next turn comes of those left due, or zero when none is.
 func (h *Hub) fanOutDue() (next time.Time) {
 	h.dueMu.Lock()
 	list := h.dueList
