@@ -64,12 +64,10 @@ func TestCommitLost(t *testing.T) {
 // while, as a slow network would, and says on commitHeld when the COMMIT
 // has gone to the server.
 type proxy struct {
-	l               net.Listener
-	to              string
+	*relay
 	dropAfterCommit atomic.Bool
 	holdCommit      atomic.Int64 // How long, in nanoseconds; 0 for not armed.
 	commitHeld      chan struct{}
-	wg              sync.WaitGroup
 }
 
 // commitMsg is a simple Query message of "commit", as pgx sends to end a
@@ -77,94 +75,76 @@ type proxy struct {
 var commitMsg = []byte("Q\x00\x00\x00\x0bcommit\x00")
 
 func startProxy(t *testing.T, to string) *proxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{l: l, to: to, commitHeld: make(chan struct{}, 1)}
-	go p.serve()
-	t.Cleanup(func() { l.Close(); p.wg.Wait() })
+	p := &proxy{commitHeld: make(chan struct{}, 1)}
+	p.relay = startRelay(t, to, p.pipe)
 	return p
 }
 
-func (p *proxy) port() int { return p.l.Addr().(*net.TCPAddr).Port }
-
-func (p *proxy) serve() {
-	for {
-		client, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		server, err := net.Dial("tcp", p.to)
-		if err != nil {
-			client.Close()
-			continue
-		}
-		p.wg.Add(2)
-		var once sync.Once
-		closeBoth := func() { once.Do(func() { client.Close(); server.Close() }) }
-		var cut atomic.Bool
-		var hold atomic.Int64
-		// Answers go back until the connection is cut.
-		go func() {
-			defer p.wg.Done()
-			defer closeBoth()
-			buf := make([]byte, 64<<10)
-			for {
-				n, err := server.Read(buf)
-				if d := hold.Swap(0); n > 0 && d > 0 {
-					time.Sleep(time.Duration(d))
-				}
-				if n > 0 && !cut.Load() {
-					if _, werr := client.Write(buf[:n]); werr != nil {
-						return
-					}
-				}
-				if err != nil {
+// pipe forwards one connection, cutting or holding its COMMIT's answer
+// when the proxy is armed.
+func (p *proxy) pipe(client, server net.Conn) (up, down func()) {
+	var once sync.Once
+	closeBoth := func() { once.Do(func() { client.Close(); server.Close() }) }
+	var cut atomic.Bool
+	var hold atomic.Int64
+	// Answers go back until the connection is cut.
+	down = func() {
+		defer closeBoth()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := server.Read(buf)
+			if d := hold.Swap(0); n > 0 && d > 0 {
+				time.Sleep(time.Duration(d))
+			}
+			if n > 0 && !cut.Load() {
+				if _, werr := client.Write(buf[:n]); werr != nil {
 					return
 				}
 			}
-		}()
-		go func() {
-			defer p.wg.Done()
-			defer closeBoth()
-			buf := make([]byte, 64<<10)
-			for {
-				n, err := client.Read(buf)
-				if n > 0 {
-					chunk := buf[:n]
-					drop := bytes.Contains(chunk, commitMsg) && p.dropAfterCommit.CompareAndSwap(true, false)
-					if drop {
-						cut.Store(true)
-					}
-					var held bool
-					if bytes.Contains(chunk, commitMsg) {
-						if d := p.holdCommit.Swap(0); d > 0 {
-							hold.Store(d)
-							held = true
-						}
-					}
-					if _, werr := server.Write(chunk); werr != nil {
-						return
-					}
-					if held {
-						p.commitHeld <- struct{}{}
-					}
-					if drop {
-						// Give the server time to commit, which
-						// it does though the client is gone.
-						time.Sleep(200 * time.Millisecond)
-						client.Close()
-						// Let the backend see it is gone only
-						// after the commit.
-						time.Sleep(100 * time.Millisecond)
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
+			if err != nil {
+				return
 			}
-		}()
+		}
 	}
+	up = func() {
+		defer closeBoth()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				chunk := buf[:n]
+				drop := bytes.Contains(chunk, commitMsg) && p.dropAfterCommit.CompareAndSwap(true, false)
+				if drop {
+					cut.Store(true)
+				}
+				var held bool
+				if bytes.Contains(chunk, commitMsg) {
+					if d := p.holdCommit.Swap(0); d > 0 {
+						hold.Store(d)
+						held = true
+					}
+				}
+				if _, werr := server.Write(chunk); werr != nil {
+					return
+				}
+				if held {
+					p.commitHeld <- struct{}{}
+				}
+				if drop {
+					// Give the server time to commit, which
+					// it does though the client is gone.
+					time.Sleep(200 * time.Millisecond)
+					client.Close()
+					// Let the backend see it is gone only
+					// after the commit.
+					time.Sleep(100 * time.Millisecond)
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	return up, down
 }

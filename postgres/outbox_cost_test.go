@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,48 +19,26 @@ import (
 // client waits for the server: a simple query, or a batch of statements
 // that ends with a Sync.
 type syncCounter struct {
-	l     net.Listener
-	to    string
+	*relay
 	syncs atomic.Int64
-	wg    sync.WaitGroup
 }
 
 func startSyncCounter(t *testing.T, to string) *syncCounter {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &syncCounter{l: l, to: to}
-	go p.serve()
-	t.Cleanup(func() { l.Close(); p.wg.Wait() })
-	return p
-}
-
-func (p *syncCounter) serve() {
-	for {
-		client, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		server, err := net.Dial("tcp", p.to)
-		if err != nil {
-			client.Close()
-			continue
-		}
-		p.wg.Add(2)
-		go func() {
-			defer p.wg.Done()
+	p := &syncCounter{}
+	p.relay = startRelay(t, to, func(client, server net.Conn) (up, down func()) {
+		up = func() {
 			defer client.Close()
 			io.Copy(server, client)
 			server.Close()
-		}()
-		go func() {
-			defer p.wg.Done()
+		}
+		down = func() {
 			defer server.Close()
 			p.count(client, server)
 			client.Close()
-		}()
-	}
+		}
+		return up, down
+	})
+	return p
 }
 
 // count forwards the server's messages to the client, each whole, and
@@ -98,7 +75,7 @@ func TestOutboxCost(t *testing.T) {
 	url := c.CreateDB(t)
 	p := startSyncCounter(t, fmt.Sprintf("127.0.0.1:%d", c.Port()))
 	// One connection, so that its statement cache is the one warmed.
-	url = strings.Replace(url, fmt.Sprintf(":%d/", c.Port()), fmt.Sprintf(":%d/", p.l.Addr().(*net.TCPAddr).Port), 1) + "&pool_max_conns=1"
+	url = strings.Replace(url, fmt.Sprintf(":%d/", c.Port()), fmt.Sprintf(":%d/", p.port()), 1) + "&pool_max_conns=1"
 	s := open(t, url)
 	const app = 1400000001
 	ctx := context.Background()
