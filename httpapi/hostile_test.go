@@ -208,6 +208,11 @@ func hostileCases(t testing.TB, w wire) []hostileCase {
 			info: "the request ends before its headers do", refused: true},
 		{name: "head cut short", raw: w.line() + "\r\nHost: " + w.host + "\r\n",
 			info: "the request ends before its headers do", refused: true},
+		// net/http drops this one without a word: the line fills its 4
+		// KiB buffer exactly, and the end of input that follows is taken
+		// for a client gone. The connection answers it as it closes.
+		{name: "a request line of 4 KiB without a line end", raw: fourKiBLine,
+			info: "the request ends before its headers do", refused: true},
 		{name: "Expect other than 100-continue", raw: request(w.line(), w.headers(w.cl(), "Expect: teapot\r\n"), w.body),
 			info: `Expect "teapot" is not supported`, refused: true},
 
@@ -293,3 +298,10 @@ func TestPipelinedRefusal(t *testing.T) {
 		t.Errorf("the refusal does not close the connection")
 	}
 }
+
+// fourKiBLine is a request line of exactly 4,096 bytes, net/http's read
+// buffer, with no line end.
+var fourKiBLine = func() string {
+	const head = "POST /v4/group_open_http_svc/get_group_counter?a="
+	return head + strings.Repeat("a", 4096-len(head))
+}()
