@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/valyala/fastjson"
 
@@ -107,7 +106,11 @@ func intField(o *fastjson.Object, name string, min, max int64) (n int64, ok bool
 // numbers out of range are refused: the protocol's values are exact.
 func intValue(v *fastjson.Value, name string, min, max int64) (int64, error) {
 	if v.Type() == fastjson.TypeNumber {
-		if n, err := strconv.ParseInt(v.String(), 10, 64); err == nil && n >= min && n <= max {
+		// Int64 parses the number's text in place, as strconv.ParseInt
+		// would (digits and a sign, else an error; past 18 digits it is
+		// ParseInt), where v.String would allocate that text for every
+		// counter of a call.
+		if n, err := v.Int64(); err == nil && n >= min && n <= max {
 			return n, nil
 		}
 	}
