@@ -1,7 +1,9 @@
 package pebble
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -13,7 +15,7 @@ import (
 // above its limit unless it holds one entry.
 func TestCounterCache(t *testing.T) {
 	one := []tally.Counter{{Key: "k", Value: 1}}
-	size := entrySize([]byte("a"), one)
+	size := entrySize([]byte("a"), len(encodeCounters(1, one)))
 	type op struct {
 		do  string // put, get, drop or clear
 		key string
@@ -46,15 +48,9 @@ func TestCounterCache(t *testing.T) {
 				cc.clear()
 			}
 		}
-		var got []string
-		for e, n := cc.head, 0; e != nil && n < 10; e, n = e.next, n+1 {
-			got = append(got, e.key)
-			if e.next == cc.head {
-				break
-			}
-		}
-		if !slices.Equal(got, c.want) || len(cc.entries) != len(c.want) || cc.bytes != len(c.want)*size {
-			t.Errorf("%s: holds %v (%d entries, %d bytes), want %v (%d bytes)", c.name, got, len(cc.entries), cc.bytes, c.want, len(c.want)*size)
+		got := cc.keys()
+		if !slices.Equal(got, c.want) || cc.len() != len(c.want) || cc.bytes != len(c.want)*size {
+			t.Errorf("%s: holds %v (%d entries, %d bytes), want %v (%d bytes)", c.name, got, cc.len(), cc.bytes, c.want, len(c.want)*size)
 		}
 		for _, k := range c.want {
 			if _, cs, ok := cc.get([]byte(k)); !ok || fmt.Sprint(cs) != fmt.Sprint(one) {
@@ -74,5 +70,62 @@ func TestCounterCache(t *testing.T) {
 	cc.drop(k)
 	if got := cc.groupType(k); got != "" {
 		t.Errorf("the type after a drop: %q, want none", got)
+	}
+}
+
+// keys returns the keys cc holds, used last first.
+func (c *counterCache) keys() []string {
+	var keys []string
+	for i, n := c.head, 0; n < c.len(); i, n = c.slots[i].next, n+1 {
+		s := c.slots[i]
+		keys = append(keys, string(c.arena[s.off:s.off+s.keyLen]))
+	}
+	return keys
+}
+
+// TestCounterCacheRecords puts records that grow, shrink and move between
+// many keys, with evictions and compactions along the way, and checks
+// every get against what was put last, and that the arena stays within a
+// quarter more than the entries' bytes (plus one compaction's slack).
+func TestCounterCacheRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := map[string][]tally.Counter{}
+	seqs := map[string]uint64{}
+	var cc counterCache
+	const limit = 4 << 10
+	for round := range 20000 {
+		key := fmt.Sprintf("g%d", rng.IntN(200))
+		switch rng.IntN(10) {
+		case 0:
+			cc.drop([]byte(key))
+			delete(want, key)
+		default:
+			var cs []tally.Counter
+			for k := range rng.IntN(4) {
+				cs = append(cs, tally.Counter{Key: fmt.Sprintf("k%d", k), Value: rng.Int64N(1 << uint(rng.IntN(63)))})
+			}
+			seqs[key]++
+			rec := cc.put([]byte(key), seqs[key], cs, "", limit)
+			if !bytes.Equal(rec, encodeCounters(seqs[key], cs)) {
+				t.Fatalf("round %d: put returned %x, want %x", round, rec, encodeCounters(seqs[key], cs))
+			}
+			want[key] = cs
+		}
+		if cc.bytes > limit && cc.len() > 1 {
+			t.Fatalf("round %d: %d bytes over the limit of %d with %d entries", round, cc.bytes, limit, cc.len())
+		}
+		if max := limit*5/4 + 2*minArenaSlack + 128; cap(cc.arena) > max {
+			t.Fatalf("round %d: an arena of %d bytes, over %d", round, cap(cc.arena), max)
+		}
+		got := cc.keys()
+		if len(got) != cc.len() {
+			t.Fatalf("round %d: the ring holds %d keys, the index %d", round, len(got), cc.len())
+		}
+		for _, k := range got {
+			seq, cs, ok := cc.get([]byte(k))
+			if !ok || seq != seqs[k] || !slices.Equal(cs, want[k]) {
+				t.Fatalf("round %d: get(%s) = %d %v %v, want %d %v", round, k, seq, cs, ok, seqs[k], want[k])
+			}
+		}
 	}
 }

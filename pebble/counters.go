@@ -52,19 +52,15 @@ func (s *Store) counterState(app uint32, id string) (uint64, []tally.Counter, er
 	l := s.groupLatch(app, id)
 	err := s.under(func() (_ *pebble.Batch, err error) {
 		key := groupKey(tagCount, app, id)
-		cseq, cached, ok := l.cache.get(key)
-		if !ok {
+		var ok bool
+		if seq, cur, ok = l.cache.get(key); !ok {
 			if seq, cur, err = s.counters(app, id); err != nil {
 				return nil, err
 			}
-			// The cache keeps what it is given, and the caller owns
-			// what it gets.
+			// The cache keeps a copy of what it is given, and the
+			// caller owns what it gets.
 			l.cache.put(key, seq, cur, "", s.cacheShare)
-			cached = cur
-		} else {
-			seq = cseq
 		}
-		cur = slices.Clone(cached)
 		return nil, nil
 	}, l)
 	if err != nil {
@@ -119,16 +115,16 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 			e := tally.CounterChangedEvent(app, o, id, typ, mode, set, del, seq)
 			ev = &e
 		}
-		// A write that deletes the last counter keeps the record, with
-		// the Seq, rather than deleting it: the Seq must go on.
 		b := s.db.NewBatch()
-		b.Set(key, encodeCounters(seq, next), nil)
 		if ev != nil {
 			s.record(b, *ev)
 		}
 		// Nothing fails from here on but the apply, which faults the
-		// store and so clears the cache.
-		l.cache.put(key, seq, next, typ, s.cacheShare)
+		// store and so clears the cache. The record is the one the
+		// cache encoded, which the batch copies. A write that deletes
+		// the last counter keeps the record, with the Seq, rather than
+		// deleting it: the Seq must go on.
+		b.Set(key, l.cache.put(key, seq, next, typ, s.cacheShare), nil)
 		// A feed is told the counters before and after, which neither
 		// the cache nor anyone else changes, and works out the change
 		// itself, off the latch. Without a feed this load is all the hot

@@ -269,11 +269,20 @@ func groupRecordType(b []byte) (tally.GroupType, error) {
 const countersSeq = 0xC0
 
 func encodeCounters(seq uint64, cs []tally.Counter) []byte {
+	return appendCounters(make([]byte, 0, maxCountersLen(cs)), seq, cs)
+}
+
+// maxCountersLen is the most bytes a counters record of cs may take.
+func maxCountersLen(cs []tally.Counter) int {
 	n := 1 + binary.MaxVarintLen64 + 1
 	for _, c := range cs {
 		n += 2 + len(c.Key) + binary.MaxVarintLen64
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// appendCounters appends the counters record of seq and cs to b.
+func appendCounters(b []byte, seq uint64, cs []tally.Counter) []byte {
 	b = append(b, countersSeq)
 	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendUvarint(b, uint64(len(cs)))
@@ -291,7 +300,20 @@ func decodeCounters(b []byte) (seq uint64, cs []tally.Counter, err error) {
 	if len(b) == 0 {
 		return 0, nil, nil
 	}
-	d := decoder{b: b}
+	return decodeCountersFrom(decoder{b: b})
+}
+
+// decodeCountersShared is decodeCounters with every key a substring of
+// one copy of b: one allocation for all the keys rather than one each,
+// for records decoded on every call (cache.go).
+func decodeCountersShared(b []byte) (seq uint64, cs []tally.Counter, err error) {
+	if len(b) == 0 {
+		return 0, nil, nil
+	}
+	return decodeCountersFrom(decoder{b: b, whole: string(b)})
+}
+
+func decodeCountersFrom(d decoder) (seq uint64, cs []tally.Counter, err error) {
 	seq = d.countersSeq()
 	n := d.uvarint()
 	if n > tally.MaxCountersPerGroup {
@@ -431,6 +453,9 @@ func appendString(b []byte, s string) []byte {
 type decoder struct {
 	b   []byte
 	err error
+	// whole, when set, is a copy of the whole record, of which b is
+	// always the rest: strings are cut from it rather than copied.
+	whole string
 }
 
 func (d *decoder) fail() {
@@ -466,7 +491,13 @@ func (d *decoder) string() string {
 		d.fail()
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	if d.whole != "" {
+		at := len(d.whole) - len(d.b)
+		s = d.whole[at : at+int(n)]
+	} else {
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }

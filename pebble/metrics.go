@@ -123,7 +123,7 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 		l := &s.groups[i]
 		l.mu.Lock()
 		hits, misses = hits+l.cache.hits, misses+l.cache.misses
-		bytes, groups = bytes+l.cache.bytes, groups+len(l.cache.entries)
+		bytes, groups = bytes+l.cache.bytes, groups+l.cache.len()
 		l.mu.Unlock()
 	}
 	ch <- prometheus.MustNewConstMetric(cacheHitsDesc, prometheus.CounterValue, float64(hits))
