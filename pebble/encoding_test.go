@@ -36,6 +36,11 @@ var decoders = map[string]struct {
 			seq, cs, err := decodeCounters(b)
 			return []any{seq, cs}, err
 		}, emptyIsNone: true},
+	"counters, keys shared": {valid: encodeCounters(1, []tally.Counter{{Key: "k", Value: -1 << 63}, {Key: "\x00", Value: 0}}),
+		decode: func(b []byte) (any, error) {
+			seq, cs, err := decodeCountersShared(b)
+			return []any{seq, cs}, err
+		}, emptyIsNone: true},
 	"event": {valid: encodeEvent(&tally.Event{App: 1<<32 - 1, GroupID: "g", Kind: tally.EventAfterGroupCounterChanged,
 		ClientIP: "::1", Time: -1 << 63, Body: []byte(`{"a":1}`)}),
 		decode: func(b []byte) (any, error) { return decodeEvent(1, b) }},

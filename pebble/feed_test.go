@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,6 +181,9 @@ func TestCountersRecord(t *testing.T) {
 		seq, got, err := decodeCounters(c.record)
 		if err != nil || seq != c.seq || answer(got, nil) != answer(c.want, nil) || (got == nil) != (c.want == nil) {
 			t.Errorf("%s: decoded #%d %v, %v; want #%d %v", c.name, seq, got, err, c.seq, c.want)
+		}
+		if seq, shared, err := decodeCountersShared(c.record); err != nil || seq != c.seq || !slices.Equal(shared, got) || (shared == nil) != (got == nil) {
+			t.Errorf("%s: decoded with shared keys #%d %v, %v; want #%d %v", c.name, seq, shared, err, c.seq, got)
 		}
 		if n, err := countersLen(c.record); err != nil || n != int64(len(c.want)) {
 			t.Errorf("%s: countersLen %d, %v; want %d", c.name, n, err, len(c.want))
