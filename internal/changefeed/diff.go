@@ -12,6 +12,11 @@ import (
 // are sorted, and nil when empty, and owned by the caller.
 func Diff(cur, next []tally.Counter) (set []tally.Counter, deleted []string) {
 	i, j := 0, 0
+	if len(next) > 0 {
+		// At most every key of next is set: one allocation, where
+		// growing by appends took six for a 20-key change.
+		set = make([]tally.Counter, 0, len(next))
+	}
 	for i < len(cur) || j < len(next) {
 		switch {
 		case j == len(next) || i < len(cur) && strings.Compare(cur[i].Key, next[j].Key) < 0:
@@ -27,6 +32,9 @@ func Diff(cur, next []tally.Counter) (set []tally.Counter, deleted []string) {
 			i++
 			j++
 		}
+	}
+	if len(set) == 0 {
+		set = nil
 	}
 	return set, deleted
 }
