@@ -34,8 +34,10 @@ import (
 // slot of plain numbers, its key and counters record are bytes in the
 // latch's arena, and the index maps the key's hash to the slot, so the
 // collector has three objects to mark per latch whatever they hold. The
-// price is decoding the record on every get, a few allocations that the
-// caller then owns.
+// price is decoding the record on a get, a few allocations, except for
+// the entry put last, whose counters as Go values each cache keeps
+// (last): a hot group's calls, which follow one another on one entry,
+// decode nothing.
 
 // counterCache is one latch's cache. The caller holds the latch. Its
 // zero value is an empty cache.
@@ -59,6 +61,12 @@ type counterCache struct {
 	// bytes is what the entries cost (entrySize), which the limit
 	// bounds.
 	bytes int
+	// last holds the counters of slot lastSlot as its newest put gave
+	// them, when that put said they would never change; it is nil
+	// otherwise, and a put of another slot or a removal makes it so.
+	last     []tally.Counter
+	lastSlot int32
+	lastSeq  uint64
 	// hits and misses count the gets, for the metrics.
 	hits, misses uint64
 }
@@ -84,7 +92,8 @@ const slotOverhead = int(unsafe.Sizeof(cacheSlot{})) + 16
 // arena may hold up to a quarter more in dead regions (compact).
 func entrySize(key []byte, n int) int { return slotOverhead + len(key) + n }
 
-// get returns the Seq and counters cached at key, which the caller owns.
+// get returns the Seq and counters cached at key, which the caller must
+// not change.
 func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
 	i, ok := c.find(key)
 	if !ok {
@@ -93,6 +102,9 @@ func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
 	}
 	c.hits++
 	c.touch(i)
+	if c.last != nil && c.lastSlot == i {
+		return c.lastSeq, c.last, true
+	}
 	s := &c.slots[i]
 	rec := c.arena[s.off+s.keyLen : s.off+s.keyLen+s.recLen]
 	seq, cs, err := decodeCountersShared(rec)
@@ -107,8 +119,10 @@ func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
 // type cached already when t is "", and drops the entries used least
 // recently until the cache holds at most limit bytes, or only this entry.
 // It returns the counters record it cached, valid until the cache is next
-// used: what a write stores in Pebble.
-func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, t tally.GroupType, limit int) []byte {
+// used: what a write stores in Pebble. When frozen says that counters will
+// never change, the cache may hand them out as they are, until the next
+// put.
+func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, frozen bool, t tally.GroupType, limit int) []byte {
 	i, ok := c.find(key)
 	if ok {
 		c.touch(i)
@@ -134,6 +148,10 @@ func (c *counterCache) put(key []byte, seq uint64, counters []tally.Counter, t t
 	}
 	for c.bytes > limit && c.slots[c.head].prev != c.head {
 		c.remove(c.slots[c.head].prev)
+	}
+	c.last, c.lastSlot, c.lastSeq = nil, i, seq
+	if frozen && counters != nil {
+		c.last = counters
 	}
 	s = &c.slots[i]
 	return c.arena[s.off+s.keyLen : s.off+s.keyLen+s.recLen : s.off+s.keyLen+s.recLen]
@@ -259,6 +277,9 @@ func (c *counterCache) touch(i int32) {
 }
 
 func (c *counterCache) remove(i int32) {
+	if c.lastSlot == i {
+		c.last = nil
+	}
 	c.unlink(i)
 	s := &c.slots[i]
 	delete(c.index, s.hash)

@@ -19,23 +19,32 @@ func BenchmarkCounterCache(b *testing.B) {
 		for k := range n {
 			cs = append(cs, tally.Counter{Key: fmt.Sprintf("k%02d", k), Value: 12345})
 		}
-		key := groupKey(tagCount, 1, "room-1234")
-		b.Run(fmt.Sprintf("get-put-%d-keys", n), func(b *testing.B) {
-			var cc counterCache
-			cc.put(key, 1, cs, "", 1<<20)
-			b.ReportAllocs()
-			for b.Loop() {
-				seq, cur, _ := cc.get(key)
-				cc.put(key, seq+1, cur, "", 1<<20)
-			}
-		})
+		// One group is a hot group, whose record the cache need not
+		// decode; calls that alternate between two decode every time.
+		for _, groups := range []int{1, 2} {
+			keys := [][]byte{groupKey(tagCount, 1, "room-1234"), groupKey(tagCount, 1, "room-5678")}[:groups]
+			b.Run(fmt.Sprintf("get-put-%d-keys-%d-groups", n, groups), func(b *testing.B) {
+				var cc counterCache
+				for _, key := range keys {
+					cc.put(key, 1, cs, true, "", 1<<20)
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					key := keys[i%groups]
+					i++
+					seq, cur, _ := cc.get(key)
+					cc.put(key, seq+1, cur, true, "", 1<<20)
+				}
+			})
+		}
 	}
 	b.Run("gc-1M-groups", func(b *testing.B) {
 		var latches [4096]counterCache
 		cs := []tally.Counter{{Key: "likes", Value: 12345}}
 		for g := range 1_000_000 {
 			key := groupKey(tagCount, 1, fmt.Sprint("g", g))
-			latches[g%len(latches)].put(key, 1, cs, "", 1<<30)
+			latches[g%len(latches)].put(key, 1, cs, false, "", 1<<30)
 		}
 		runtime.GC()
 		var total time.Duration

@@ -39,7 +39,7 @@ func TestCounterCache(t *testing.T) {
 		for _, o := range c.ops {
 			switch o.do {
 			case "put":
-				cc.put([]byte(o.key), 1, one, "", c.limit)
+				cc.put([]byte(o.key), 1, one, true, "", c.limit)
 			case "get":
 				cc.get([]byte(o.key))
 			case "drop":
@@ -62,8 +62,8 @@ func TestCounterCache(t *testing.T) {
 	// that do not know it, and leaves with it.
 	var cc counterCache
 	k := []byte("g")
-	cc.put(k, 1, one, tally.GroupPublic, size*4)
-	cc.put(k, 2, one, "", size*4)
+	cc.put(k, 1, one, true, tally.GroupPublic, size*4)
+	cc.put(k, 2, one, true, "", size*4)
 	if got := cc.groupType(k); got != tally.GroupPublic {
 		t.Errorf("the type after a put without one: %q, want Public", got)
 	}
@@ -105,7 +105,7 @@ func TestCounterCacheRecords(t *testing.T) {
 				cs = append(cs, tally.Counter{Key: fmt.Sprintf("k%d", k), Value: rng.Int64N(1 << uint(rng.IntN(63)))})
 			}
 			seqs[key]++
-			rec := cc.put([]byte(key), seqs[key], cs, "", limit)
+			rec := cc.put([]byte(key), seqs[key], cs, rng.IntN(2) == 0, "", limit)
 			if !bytes.Equal(rec, encodeCounters(seqs[key], cs)) {
 				t.Fatalf("round %d: put returned %x, want %x", round, rec, encodeCounters(seqs[key], cs))
 			}

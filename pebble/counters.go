@@ -52,15 +52,17 @@ func (s *Store) counterState(app uint32, id string) (uint64, []tally.Counter, er
 	l := s.groupLatch(app, id)
 	err := s.under(func() (_ *pebble.Batch, err error) {
 		key := groupKey(tagCount, app, id)
-		var ok bool
-		if seq, cur, ok = l.cache.get(key); !ok {
+		cseq, cached, ok := l.cache.get(key)
+		if !ok {
 			if seq, cur, err = s.counters(app, id); err != nil {
 				return nil, err
 			}
 			// The cache keeps a copy of what it is given, and the
 			// caller owns what it gets.
-			l.cache.put(key, seq, cur, "", s.cacheShare)
+			l.cache.put(key, seq, cur, false, "", s.cacheShare)
+			return nil, nil
 		}
+		seq, cur = cseq, slices.Clone(cached)
 		return nil, nil
 	}, l)
 	if err != nil {
@@ -124,7 +126,8 @@ func (s *Store) changeCounters(ctx context.Context, app uint32, id, mode string,
 		// cache encoded, which the batch copies. A write that deletes
 		// the last counter keeps the record, with the Seq, rather than
 		// deleting it: the Seq must go on.
-		b.Set(key, l.cache.put(key, seq, next, typ, s.cacheShare), nil)
+		// next is the feed's too, and no one changes it.
+		b.Set(key, l.cache.put(key, seq, next, true, typ, s.cacheShare), nil)
 		// A feed is told the counters before and after, which neither
 		// the cache nor anyone else changes, and works out the change
 		// itself, off the latch. Without a feed this load is all the hot

@@ -113,7 +113,7 @@ func (s *Store) createGroup(app uint32, rec *groupRecord, members []tally.Member
 	ck := groupKey(tagCount, app, rec.ID)
 	b.Delete(ck, nil)
 	if l := s.groupLatch(app, rec.ID); rec.Type.HasCounters() {
-		l.cache.put(ck, 0, nil, rec.Type, s.cacheShare)
+		l.cache.put(ck, 0, nil, true, rec.Type, s.cacheShare)
 	} else {
 		l.cache.drop(ck)
 	}
