@@ -2,9 +2,9 @@ package pebble
 
 // DefaultMemoryBudget is the memory a store may use for its caches and
 // memtables unless told otherwise: 512 MiB, which a machine of 1 GiB can
-// spare for its one server, and which caches the counters of about 1.3
-// million groups of one short counter, or 350,000 of twenty, by the
-// cache's reckoning of an entry (entrySize).
+// spare for its one server, and which caches the counters of about 1.5
+// million groups of one short counter, or 570,000 of twenty
+// (latchCacheLimit).
 const DefaultMemoryBudget = 512 << 20
 
 // share is how a memory budget is shared out:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -127,5 +128,47 @@ func TestCounterCacheRecords(t *testing.T) {
 				t.Fatalf("round %d: get(%s) = %d %v %v, want %d %v", round, k, seq, cs, ok, seqs[k], want[k])
 			}
 		}
+	}
+}
+
+// TestCounterCacheWithinShare fills the caches of every latch, sized as a
+// store of 128 MiB sizes them, with more groups than they hold, of one
+// counter and of twenty, and checks that what they take from the heap
+// stays within the counters' part of the budget.
+func TestCounterCacheWithinShare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills 300 MB of caches")
+	}
+	const budget = 128 << 20
+	part := shareOf(budget).counters
+	for _, n := range []int{1, 20} {
+		var cs []tally.Counter
+		for k := range n {
+			cs = append(cs, tally.Counter{Key: fmt.Sprintf("k%02d", k), Value: 123456})
+		}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		latches := make([]counterCache, len(Store{}.groups))
+		limit := latchCacheLimit(part, len(latches))
+		held := 0
+		for g := range 1_000_000 {
+			key := groupKey(tagCount, 1, fmt.Sprint("room", g))
+			latches[g%len(latches)].put(key, 1, cs, false, "", limit)
+		}
+		for i := range latches {
+			held += latches[i].len()
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		took := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		t.Logf("%d counters a group: %d groups held in %.1f MiB of %.1f MiB", n, held, float64(took)/(1<<20), float64(part)/(1<<20))
+		if took > part {
+			t.Errorf("%d counters a group: the caches took %d bytes of the heap; their part is %d", n, took, part)
+		}
+		if held == 1_000_000 {
+			t.Errorf("%d counters a group: the caches held every group; the test must overfill them", n)
+		}
+		runtime.KeepAlive(latches)
 	}
 }

@@ -191,7 +191,7 @@ func OpenWith(dir string, c Config) (*Store, error) {
 func open(dir string, o options) (*Store, error) {
 	o.setDefaults()
 	s := &Store{dir: dir, opts: o, seed: maphash.MakeSeed(), stop: make(chan struct{}), metrics: newStoreMetrics()}
-	s.cacheShare = int(shareOf(o.budget).counters / int64(len(s.groups)))
+	s.cacheShare = latchCacheLimit(shareOf(o.budget).counters, len(s.groups))
 	db, fs, err := s.openDB()
 	if errors.Is(err, syscall.EAGAIN) {
 		// The lock file's lock is held: fcntl answers EAGAIN.
