@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 
 	"github.com/tallyserver/tally"
 )
@@ -46,8 +47,8 @@ func (s *Server) requestID(r *http.Request) string {
 // saneRequestID reports whether a client's request id may be used: 1 to 64
 // bytes of printable ASCII other than space, which no log format needs to
 // escape or can be misled by.
-func saneRequestID(id string) bool {
-	if id == "" || len(id) > maxRequestIDLen {
+func saneRequestID[T string | []byte](id T) bool {
+	if len(id) == 0 || len(id) > maxRequestIDLen {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -64,7 +65,7 @@ func saneRequestID(id string) bool {
 // reach the line: the query is read only for sdkappid and identifier, and
 // no error of authentication quotes a sig or a key (a test holds the log to
 // that).
-func (s *Server) logFailure(r *http.Request, c *call, id string, code tally.Code, err error) {
+func (s *Server) logFailure(r *request, c *call, id string, code tally.Code, err error) {
 	level := slog.LevelInfo
 	msg := tally.ErrorInfo(err)
 	if code == tally.ErrInternal {
@@ -79,7 +80,7 @@ func (s *Server) logFailure(r *http.Request, c *call, id string, code tally.Code
 	if !c.queryRead {
 		// A query that did not parse is read leniently, for the log only:
 		// url.Values skips the pairs it cannot decode.
-		q := r.URL.Query()
+		q, _ := url.ParseQuery(r.rawQuery)
 		c.sdkappid, c.identifier = q.Get("sdkappid"), q.Get("identifier")
 	}
 	attrs := []slog.Attr{
@@ -91,7 +92,7 @@ func (s *Server) logFailure(r *http.Request, c *call, id string, code tally.Code
 		slog.String("error", msg),
 	}
 	if c.cmd == unknownCommand {
-		attrs = append(attrs, slog.String("path", r.URL.Path))
+		attrs = append(attrs, slog.String("path", r.path))
 	}
 	s.log.LogAttrs(context.Background(), level, "request failed", attrs...)
 }

@@ -151,14 +151,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.requestID(r)
 	c := s.newCall(r.Context(), lookupCommand(r.URL.Path))
 	defer s.freeCall(c)
-	code := tally.OK
-	if err := s.serve(r, c, s.Now()); err != nil {
-		code = tally.ErrorCode(err)
-		s.logFailure(r, c, id, code, err)
-		c.answer.fail(err)
-	}
-	writeAnswer(w, id, c.answer.end())
-	s.metrics.observe(c.cmd, code, time.Since(start))
+	q := netRequest(r)
+	body, code := s.serveCall(&q, c, id)
+	writeAnswer(w, id, body)
+	s.observe(c, code, start)
 }
 
 // writeAnswer writes an envelope, body, as the answer of request id.
@@ -189,11 +185,11 @@ func (s *Server) health(w http.ResponseWriter) {
 // server's clock. It fills c in as it goes, so that a failure's log line
 // can name what was known of the call, and the handler finds the app and
 // body in it.
-func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
-	if r.Method != http.MethodPost {
-		return tally.Errorf(tally.ErrBadHTTPRequest, "method %s is not allowed; the REST API takes POST", r.Method)
+func (s *Server) serve(r *request, c *call, now time.Time) error {
+	if r.method != http.MethodPost {
+		return tally.Errorf(tally.ErrBadHTTPRequest, "method %s is not allowed; the REST API takes POST", r.method)
 	}
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := parseQuery(r.rawQuery)
 	if err != nil {
 		return err
 	}
@@ -202,7 +198,7 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 		return err
 	}
 	if c.cmd == unknownCommand {
-		return tally.Errorf(tally.ErrUnknownCommand, "unknown service or command %q", r.URL.Path)
+		return tally.Errorf(tally.ErrUnknownCommand, "unknown service or command %q", r.path)
 	}
 	if err := c.app.admit(c.ctx, c.cmd, now); err != nil {
 		return err
@@ -210,7 +206,7 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 
 	// fastjson copies what it parses, so the buffer that holds the body
 	// can then hold the answer.
-	body, err := readBody(r, c.answer.b)
+	body, err := r.readBody(c.answer.b)
 	if err != nil {
 		return err
 	}
@@ -223,7 +219,7 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 		return tally.Errorf(tally.ErrEditionRequired, "%s needs the pro edition or above; app %d has %s",
 			c.cmd.name, c.app.SDKAppID, c.app.Edition)
 	}
-	c.now, c.at, c.remoteAddr = now.Unix(), now, r.RemoteAddr
+	c.now, c.at, c.remoteAddr = now.Unix(), now, r.remoteAddr
 	c.answer.ok()
 	// An app that records no event pays nothing for the feature: its
 	// calls carry no Origin, and the store records none.
@@ -231,7 +227,7 @@ func (s *Server) serve(r *http.Request, c *call, now time.Time) error {
 	if !c.cmd.write || events == 0 {
 		return c.cmd.handle(s, c)
 	}
-	c.ctx = tally.WithOrigin(c.ctx, tally.Origin{Operator: c.identifier, ClientIP: clientIP(r.RemoteAddr), Time: now, Events: events})
+	c.ctx = tally.WithOrigin(c.ctx, tally.Origin{Operator: c.identifier, ClientIP: clientIP(r.remoteAddr), Time: now, Events: events})
 	err = c.cmd.handle(s, c)
 	if err == nil && s.EventsRecorded != nil {
 		s.EventsRecorded()

@@ -37,7 +37,8 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	ls, err := s.openStream(r, c, s.Now())
 	if err != nil {
 		code := tally.ErrorCode(err)
-		s.logFailure(r, c, id, code, err)
+		q := netRequest(r)
+		s.logFailure(&q, c, id, code, err)
 		c.answer.fail(err)
 		writeAnswer(w, id, c.answer.end())
 		s.freeCall(c)
