@@ -12,6 +12,7 @@
 //	tls_key: "/etc/tally/key.pem"
 //	log_format: "text"            # default; or "json"
 //	log_level: "info"             # default; or "debug", "warn", "error"
+//	http_front: "nethttp"         # default; or "fasthttp" (restart to change)
 //	callback_max_age: "1h"        # default: how long an after-event is retried
 //	memory_budget: "512MiB"       # default: the embedded store's caches and memtables
 //	stream_budget: 50000          # default: messages a second the live stream sends per group
@@ -45,6 +46,13 @@
 // (tally_store_counter_cache_* in /metrics shows how much of the working
 // set it holds). It takes KiB, MiB, GiB or TiB, or a number of bytes, and
 // is at least 32MiB. A store on PostgreSQL has no use for it.
+//
+// http_front picks the HTTP server the API is served on: Go's net/http,
+// or github.com/valyala/fasthttp, which spends less CPU on each call. Both
+// keep the same wire promises (HTTP 200 and an envelope for every
+// request, the same timeouts, no connection cap). A change needs a
+// restart: the listener's server cannot be swapped under open
+// connections.
 //
 // stream_budget bounds the work of the live counter stream on a busy
 // group: its changes go to its subscribers one by one while that keeps

@@ -47,6 +47,9 @@ type File struct {
 	// LogFormat is "text" or "json", and LogLevel one of "debug", "info",
 	// "warn" and "error"; "" when the file does not say.
 	LogFormat, LogLevel string
+	// HTTPFront is the HTTP server the API is served on: "nethttp" or
+	// "fasthttp"; "" when the file does not say, for DefaultHTTPFront.
+	HTTPFront string
 	// CallbackMaxAge is how long an after-event is retried before it is
 	// dropped; 0 when the file does not say, for DefaultCallbackMaxAge.
 	CallbackMaxAge time.Duration
@@ -163,6 +166,10 @@ func Parse(data []byte) (*File, error) {
 			if f.LogLevel, err = oneOf(fl, LogLevels); err != nil {
 				return nil, err
 			}
+		case "http_front":
+			if f.HTTPFront, err = oneOf(fl, HTTPFronts); err != nil {
+				return nil, err
+			}
 		case "callback_max_age":
 			if f.CallbackMaxAge, err = durationValue(fl); err != nil {
 				return nil, err
@@ -199,11 +206,17 @@ func Parse(data []byte) (*File, error) {
 	return f, nil
 }
 
-// The values log_format and log_level accept.
+// The values log_format, log_level and http_front accept.
 var (
 	LogFormats = []string{"text", "json"}
 	LogLevels  = []string{"debug", "info", "warn", "error"}
+	HTTPFronts = []string{"nethttp", "fasthttp"}
 )
+
+// DefaultHTTPFront is the HTTP server the API is served on when neither
+// the file nor the command line says: Go's own, net/http, until the
+// fasthttp front has been weighed (issue 15).
+const DefaultHTTPFront = "nethttp"
 
 func parseApps(fl field) ([]tally.App, error) {
 	seq, err := sequence(fl)

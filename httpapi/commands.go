@@ -9,6 +9,8 @@ type command struct {
 	// in slices by it, so that a call finds them without a map lookup.
 	index         int
 	service, name string
+	// path is the URL path that names the command.
+	path string
 	// counters marks the group counter commands, which need an edition
 	// that includes them.
 	counters bool
@@ -46,7 +48,8 @@ var commandByPath = func() map[string]*command {
 	m := make(map[string]*command, len(commands))
 	for i, c := range commands {
 		c.index = i
-		m["/v4/"+c.service+"/"+c.name] = c
+		c.path = "/v4/" + c.service + "/" + c.name
+		m[c.path] = c
 	}
 	return m
 }()
@@ -54,6 +57,15 @@ var commandByPath = func() map[string]*command {
 // lookupCommand returns the command that path names, or unknownCommand.
 func lookupCommand(path string) *command {
 	if c, ok := commandByPath[path]; ok {
+		return c
+	}
+	return unknownCommand
+}
+
+// lookupCommandBytes is lookupCommand for a path in bytes; the map lookup
+// does not copy it.
+func lookupCommandBytes(path []byte) *command {
+	if c, ok := commandByPath[string(path)]; ok {
 		return c
 	}
 	return unknownCommand

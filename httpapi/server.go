@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fastjson"
 
 	"github.com/tallyserver/tally"
@@ -71,6 +73,9 @@ type Server struct {
 	// tells of none.
 	hub     *stream.Hub
 	streams streams
+	// netFront serves, on fasthttp, the requests ServeFastHTTP hands to
+	// ServeHTTP.
+	netFront fasthttp.RequestHandler
 }
 
 // NewServer returns a server for apps on store. apps must have passed
@@ -84,6 +89,7 @@ func NewServer(store tally.Store, apps []tally.App, log *slog.Logger) *Server {
 	}
 	s := &Server{store: store, log: log, Now: time.Now, metrics: newMetrics()}
 	s.ledger, _ = store.(tally.RateLedger)
+	s.netFront = fasthttpadaptor.NewFastHTTPHandler(s)
 	s.streams.open = make(map[*liveStream]struct{})
 	if feed, ok := store.(tally.ChangeFeed); ok {
 		s.hub = stream.New(feed.CounterState, stream.Options{})

@@ -18,7 +18,7 @@ import (
 // callback_max_age, stream_budget, the TLS certificate's files and the
 // log level. The
 // listen address, the data directory, the store, the NATS bus, the log
-// format, the memory budget and turning TLS on or off need a restart; a reload that changes them says so and applies
+// format, the memory budget, the HTTP front and turning TLS on or off need a restart; a reload that changes them says so and applies
 // the rest.
 //
 // A changed store or nats_url is kept to the next start like the data
@@ -105,6 +105,9 @@ func restartOnly(running, next *config.File) []string {
 	}
 	if running.LogFormat != next.LogFormat {
 		names = append(names, "log_format")
+	}
+	if running.HTTPFront != next.HTTPFront {
+		names = append(names, "http_front")
 	}
 	if running.MemoryBudget != next.MemoryBudget {
 		names = append(names, "memory_budget")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/tallyserver/tally/config"
@@ -16,7 +17,7 @@ import (
 // serveFlags are the settings the command line may give; each overrides the
 // config file's.
 type serveFlags struct {
-	listen, data, store, nats, tlsCert, tlsKey, logFormat, logLevel, memoryBudget string
+	listen, data, store, nats, tlsCert, tlsKey, logFormat, logLevel, memoryBudget, httpFront string
 }
 
 func (fl *serveFlags) register(fs *flag.FlagSet) {
@@ -28,6 +29,7 @@ func (fl *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&fl.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.StringVar(&fl.logFormat, "log-format", "", "log format: text (default) or json")
 	fs.StringVar(&fl.logLevel, "log-level", "", "log level: debug, info (default), warn or error")
+	fs.StringVar(&fl.httpFront, "http-front", "", "HTTP server the API is served on: nethttp (default) or fasthttp")
 	fs.StringVar(&fl.memoryBudget, "memory-budget", "", "memory the embedded store may use for its caches and memtables, such as 512MiB or 4GiB (default 512MiB)")
 }
 
@@ -38,6 +40,10 @@ func (fl *serveFlags) apply(f *config.File) error {
 	f.Data = firstOf(fl.data, f.Data, config.DefaultData)
 	f.LogFormat = firstOf(fl.logFormat, f.LogFormat, "text")
 	f.LogLevel = firstOf(fl.logLevel, f.LogLevel, "info")
+	if fl.httpFront != "" && !slices.Contains(config.HTTPFronts, fl.httpFront) {
+		return usageError{fmt.Sprintf("--http-front %q: want nethttp or fasthttp", fl.httpFront)}
+	}
+	f.HTTPFront = firstOf(fl.httpFront, f.HTTPFront, config.DefaultHTTPFront)
 	if fl.store != "" {
 		if err := config.CheckStore(fl.store); err != nil {
 			return usageError{"--store: " + err.Error()}

@@ -71,7 +71,7 @@ type Main struct {
 	api     *httpapi.Server
 	cert    *certificate // nil when not serving TLS
 	ln      net.Listener
-	srv     *http.Server
+	srv     front
 	adminLn net.Listener // nil without an admin listener
 	admin   *http.Server
 	url     string
@@ -93,6 +93,13 @@ type Main struct {
 	reloadMu sync.Mutex
 	// running is the config in effect, with flags and defaults applied.
 	running *config.File
+}
+
+// front is the HTTP server the API is served on: net/http's or fasthttp's
+// (config's http_front).
+type front interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
 }
 
 // Open reads the config, opens the store, listens and serves, and prints
@@ -172,7 +179,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		// requests and answers in the clear.
 		m.ln, scheme = tls.NewListener(m.ln, m.cert.config()), "https"
 	}
-	m.ln = httpapi.WrapListener(m.ln, lim)
+	if cfg.HTTPFront != "fasthttp" {
+		m.ln = httpapi.WrapListener(m.ln, lim)
+	}
 	m.api = httpapi.NewServer(m.store, cfg.Apps, m.log)
 	m.api.SetStreamBudget(cfg.StreamBudget)
 	if err := m.joinBus(); err != nil {
@@ -181,7 +190,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	registry.MustRegister(m.api)
 	m.api.Metrics = metrics
 	m.setupCallbacks(cfg, registry)
-	m.srv = httpapi.NewHTTPServer(m.api, m.log, lim)
+	if cfg.HTTPFront == "fasthttp" {
+		// fasthttp answers its own parse errors with envelopes
+		// (httpapi.NewFastHTTPServer), so its listener is not wrapped.
+		m.srv = httpapi.NewFastHTTPServer(m.api, m.log, lim)
+	} else {
+		m.srv = httpapi.NewHTTPServer(m.api, m.log, lim)
+	}
 	m.running = cfg
 
 	m.url = scheme + "://" + callableAddr(m.ln.Addr())

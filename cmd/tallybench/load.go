@@ -31,6 +31,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	tallyBin := fs.String("tally", "", "tally binary (default: build it from this module)")
 	admin := fs.String("admin", "", "start tally with --admin ADDR, to profile it while it runs")
 	tmpfs := fs.String("tmpfs", "/dev/shm", "also run the hot key on a second tally whose data is in this tmpfs directory, where fsync costs nothing (empty: skip)")
+	fast := fs.Bool("fasthttp", true, "also run the hot key (on disk and on -tmpfs) and the get on tally servers with --http-front fasthttp")
 	only := fs.String("only", "", "run only the scenarios whose names match this regexp (the ceiling always runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,6 +69,28 @@ func load(args []string, stdout, stderr io.Writer) error {
 		}
 		defer memSrv.stop()
 	}
+	// The same scenarios on the fasthttp front, each on a server of its
+	// own, so that the two fronts are measured side by side.
+	var fastSrv, fastMemSrv *proc
+	if *fast {
+		if filter == nil || filter.MatchString(fastHotName) || filter.MatchString(fastGetName) {
+			if fastSrv, err = startTally(*tallyBin, cfg, filepath.Join(dir, "data-fasthttp"), nil, "--http-front", "fasthttp"); err != nil {
+				return err
+			}
+			defer fastSrv.stop()
+		}
+		if *tmpfs != "" && (filter == nil || filter.MatchString(fastTmpfsHotName)) {
+			memDir, err := os.MkdirTemp(*tmpfs, "tallybench-data-")
+			if err != nil {
+				return fmt.Errorf("-tmpfs: %w", err)
+			}
+			defer os.RemoveAll(memDir)
+			if fastMemSrv, err = startTally(*tallyBin, cfg, memDir, nil, "--http-front", "fasthttp"); err != nil {
+				return err
+			}
+			defer fastMemSrv.stop()
+		}
+	}
 	ceiling, err := startCeiling(false)
 	if err != nil {
 		return err
@@ -102,9 +125,12 @@ func load(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("creating groups: %w", err)
 		}
 	}
-	if memSrv != nil {
-		if err := createGroups(memSrv.addr, 1, 1, func(int) string { return "hot" }); err != nil {
-			return fmt.Errorf("creating the hot group on tmpfs: %w", err)
+	for _, p := range []*proc{memSrv, fastSrv, fastMemSrv} {
+		if p == nil {
+			continue
+		}
+		if err := createGroups(p.addr, 1, 1, func(int) string { return "hot" }); err != nil {
+			return fmt.Errorf("creating the hot group on a second server: %w", err)
 		}
 	}
 
@@ -146,6 +172,14 @@ func load(args []string, stdout, stderr io.Writer) error {
 			body: func(b []byte, _ *rand.Rand) []byte {
 				return append(b, `{"GroupId":"hot","GroupCounterKeys":["likes"]}`...)
 			}},
+		{name: fastHotName, procs: on(fastSrv), command: "update_group_counter", moves: "hot",
+			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
+		{name: fastTmpfsHotName, procs: on(fastMemSrv), command: "update_group_counter", moves: "hot",
+			body: func(b []byte, _ *rand.Rand) []byte { return append(b, hotBody...) }},
+		{name: fastGetName, procs: on(fastSrv), command: "get_group_counter",
+			body: func(b []byte, _ *rand.Rand) []byte {
+				return append(b, `{"GroupId":"hot","GroupCounterKeys":["likes"]}`...)
+			}},
 	}
 	// The tmpfs run has no server when it is skipped.
 	scenarios = slices.DeleteFunc(scenarios, func(sc *scenario) bool {
@@ -158,7 +192,7 @@ func load(args []string, stdout, stderr io.Writer) error {
 	for _, p := range []struct {
 		srv   *proc
 		where string
-	}{{srv, ""}, {memSrv, "tmpfs: "}} {
+	}{{srv, ""}, {memSrv, "tmpfs: "}, {fastSrv, "fasthttp: "}, {fastMemSrv, "fasthttp, tmpfs: "}} {
 		if p.srv == nil {
 			continue
 		}
@@ -231,6 +265,13 @@ func startCeiling(fast bool) (*proc, error) {
 const fastCeilingName = "ceiling: no-op on fasthttp"
 
 const tmpfsHotName = "update, one hot key, data on tmpfs"
+
+// The scenarios on tally's fasthttp front.
+const (
+	fastHotName      = "fasthttp front: update, one hot key"
+	fastTmpfsHotName = "fasthttp front: update, one hot key, data on tmpfs"
+	fastGetName      = "fasthttp front: get, one hot key"
+)
 
 func report(w io.Writer, scenarios []*scenario) {
 	ceiling, fast := scenarios[0], scenarios[1]

@@ -1,0 +1,165 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/tallyserver/tally"
+)
+
+// FastHTTPServer is the fasthttp front of a Server: the same API as
+// NewHTTPServer's, on github.com/valyala/fasthttp, which costs a call
+// less CPU than net/http. Serve it on a plain listener (or a TLS one): it
+// writes its own parse errors as envelopes (refuse), so it needs no
+// WrapListener.
+type FastHTTPServer struct {
+	*fasthttp.Server
+	api *Server
+}
+
+// NewFastHTTPServer returns the fasthttp server that serves api within
+// lim. The limits map onto fasthttp's options as follows:
+//
+//   - ReadHeaderTimeout is fasthttp's ReadTimeout, which runs from a new
+//     connection's start, or from the first byte of a kept-alive
+//     connection's next request, to the end of the head; then
+//     HeaderReceived gives the body ReadTimeout of its own. net/http
+//     counts ReadTimeout from the request's first byte instead, so a
+//     body here may take up to ReadHeaderTimeout longer.
+//   - WriteTimeout is set by fasthttp when it starts to write the answer,
+//     not at the end of the head as net/http does: the handler's own time
+//     is not counted.
+//   - IdleTimeout is fasthttp's.
+//   - MaxHeaderBytes is the connection's read buffer: a head that does not
+//     fit it is refused. ReduceMemoryUsage gives the buffer back while a
+//     connection is idle, so that thousands of idle connections hold
+//     little, as on net/http.
+//
+// As NewHTTPServer's, the server caps no connections: Concurrency is
+// fasthttp's cap, answered with 503 beyond it, and is set out of reach,
+// and no cap per address is set. Shutdown ends api's streams first.
+func NewFastHTTPServer(api *Server, log *slog.Logger, lim Limits) *FastHTTPServer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lim = lim.withDefaults()
+	srv := &fasthttp.Server{
+		Handler:      api.ServeFastHTTP,
+		ErrorHandler: refuse(lim),
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: lim.ReadTimeout}
+		},
+		ReadTimeout:        lim.ReadHeaderTimeout,
+		WriteTimeout:       lim.WriteTimeout,
+		IdleTimeout:        lim.IdleTimeout,
+		ReadBufferSize:     lim.MaxHeaderBytes,
+		ReduceMemoryUsage:  true,
+		MaxRequestBodySize: MaxBodyBytes,
+		Concurrency:        math.MaxInt32,
+		// The REST API reads JSON bodies only; a multipart one is not
+		// parsed before the handler refuses it.
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		// Parse errors are answered by refuse, which words them itself;
+		// the request's bytes are not quoted in the errors it reads.
+		SecureErrorLogMessage: true,
+		Logger:                fastLogger{log},
+	}
+	return &FastHTTPServer{Server: srv, api: api}
+}
+
+// Shutdown stops the server gracefully, as http.Server's Shutdown does
+// with NewHTTPServer's hook: the streams are told to end first, since
+// fasthttp waits for every handler, and a stream's ends only when told.
+// Server.CloseStreams then waits for them.
+func (f *FastHTTPServer) Shutdown(ctx context.Context) error {
+	f.api.endStreams()
+	return f.ShutdownWithContext(ctx)
+}
+
+// fastLogger passes fasthttp's own complaints to log, at warning level.
+type fastLogger struct{ log *slog.Logger }
+
+func (l fastLogger) Printf(format string, args ...any) {
+	l.log.Warn(fmt.Sprintf(format, args...))
+}
+
+// refuse returns fasthttp's ErrorHandler, which answers a request the
+// server could not read: with HTTP 200 and an ErrBadHTTPRequest envelope,
+// as every refusal on net/http's front is answered (refusal.go), rather
+// than fasthttp's plain-text 4xx. fasthttp closes the connection after it.
+func refuse(lim Limits) func(ctx *fasthttp.RequestCtx, err error) {
+	return func(ctx *fasthttp.RequestCtx, err error) {
+		var ne net.Error
+		if ctx.Request.Header.ContentLength() == 0 && errors.As(err, &ne) && ne.Timeout() && isBareNetError(err) {
+			// A new connection that sent nothing in time: net/http closes
+			// it without a word, and so does this front.
+			ctx.Conn().Close()
+			return
+		}
+		var a answer
+		a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: explainFastError(ctx, err, lim)})
+		ctx.Response.Reset()
+		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
+		ctx.SetBody(a.end())
+	}
+}
+
+// isBareNetError reports whether err is the connection's own error, not
+// one fasthttp wrapped while reading a head or body.
+func isBareNetError(err error) bool {
+	_, ok := err.(net.Error)
+	return ok
+}
+
+// explainFastError says what was wrong with a request fasthttp could not
+// read, in the words refusal.go uses for the same faults on net/http.
+func explainFastError(ctx *fasthttp.RequestCtx, err error, lim Limits) string {
+	var ne net.Error
+	var small *fasthttp.ErrSmallBuffer
+	inBody := ctx.Request.Header.ContentLength() != 0
+	var info string
+	switch {
+	case errors.As(err, &small):
+		info = fmt.Sprintf("the URL and headers are over %s", size(lim.MaxHeaderBytes))
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		n := int64(ctx.Request.Header.ContentLength())
+		if n <= MaxBodyBytes {
+			n = MaxBodyBytes + 1
+		}
+		info = tally.ErrorInfo(errBodyTooLarge(n))
+	case !inBody && errors.As(err, &ne) && ne.Timeout():
+		info = fmt.Sprintf("the request line and headers did not arrive within %v", lim.ReadHeaderTimeout)
+	case !inBody && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		info = "the request ends before its headers do"
+	case inBody:
+		info = fmt.Sprintf("reading the body failed: %v", err)
+	default:
+		info = "the request is not valid HTTP/1.1: " + innermost(err).Error()
+	}
+	if len(info) > maxInfo {
+		info = info[:maxInfo-3] + "..."
+	}
+	return info
+}
+
+// innermost returns the error at the end of err's chain: fasthttp wraps
+// the parser's complaint in text about buffers.
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
