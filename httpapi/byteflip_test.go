@@ -24,7 +24,9 @@ import (
 // The mutations are seeded, so a failure names the seed and iteration that
 // reproduce it; TALLY_BYTEFLIP_SEED picks another seed and
 // TALLY_BYTEFLIP_N another count.
-func TestByteFlips(t *testing.T) {
+func TestByteFlips(t *testing.T) { forFronts(t, testByteFlips) }
+
+func testByteFlips(t *testing.T, f front) {
 	t.Parallel()
 	seed := uint64(20240611)
 	if s := os.Getenv("TALLY_BYTEFLIP_SEED"); s != "" {
@@ -41,7 +43,7 @@ func TestByteFlips(t *testing.T) {
 		budget = 2 * time.Second
 	}
 
-	h := newHardenedHarness(t, httpapi.Limits{})
+	h := newHardenedHarness(t, f, httpapi.Limits{})
 	h.createGroup(t, appMain, "Public", "g")
 	h.setCounters(t, appMain, "g", counter{"a", 1}, counter{"b", 2})
 	q := query(appMain, "admin")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -58,10 +59,14 @@ func appKey(app uint32) string {
 // harness is a real server on a loopback port over a real store in a
 // temporary directory.
 type harness struct {
-	srv    *httptest.Server
+	// url is the server's base URL, http://host:port, and ln its listener.
+	url    string
+	ln     net.Listener
 	server *httpapi.Server
 	store  *pebble.Store
 	client *http.Client
+	// shutdown stops the front gracefully, as cmd/tally does on SIGTERM.
+	shutdown func(context.Context) error
 }
 
 func newHarness(t testing.TB) *harness {
@@ -69,9 +74,79 @@ func newHarness(t testing.TB) *harness {
 	return startHarness(t, nil)
 }
 
-// startHarness opens the store and serves it; harden, if not nil, changes
-// the unstarted httptest server first, as newHardenedHarness does.
-func startHarness(t testing.TB, harden func(srv *httptest.Server, server *httpapi.Server)) *harness {
+// newFrontHarness is newHarness on front f, as cmd/tally serves it.
+func newFrontHarness(t testing.TB, f front) *harness {
+	t.Helper()
+	return startFrontHarness(t, f, httpapi.Limits{}, nil)
+}
+
+// front names an HTTP server the API can be served on. The tests of the
+// wire and hostile-input promises run on each (forFronts).
+type front string
+
+const (
+	netFront  front = "nethttp"
+	fastFront front = "fasthttp"
+)
+
+var fronts = []front{netFront, fastFront}
+
+// forFronts runs test once on each front, as a subtest named for it.
+func forFronts(t *testing.T, test func(t *testing.T, f front)) {
+	for _, f := range fronts {
+		t.Run(string(f), func(t *testing.T) { test(t, f) })
+	}
+}
+
+// startFrontHarness serves the API on front f as cmd/tally does, within
+// lim; prep, if not nil, sets the server up before it serves.
+func startFrontHarness(t testing.TB, f front, lim httpapi.Limits, prep func(server *httpapi.Server)) *harness {
+	t.Helper()
+	if f == netFront {
+		return startHarness(t, func(srv *httptest.Server, server *httpapi.Server) {
+			if prep != nil {
+				prep(server)
+			}
+			srv.Listener = httpapi.WrapListener(srv.Listener, lim)
+			srv.Config = httpapi.NewHTTPServer(server, nil, lim)
+		})
+	}
+	server, store := newTestServer(t)
+	if prep != nil {
+		prep(server)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := httpapi.NewFastHTTPServer(server, nil, lim)
+	served := make(chan error, 1)
+	go func() { served <- fast.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := server.CloseStreams(ctx); err != nil {
+			t.Errorf("closing the streams: %v", err)
+		}
+		// fasthttp cannot close the connections of slow clients a test
+		// left behind, which must not hold the test up: their own
+		// timeouts close them.
+		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		fast.Shutdown(ctx)
+		ln.Close()
+		<-served
+		if err := store.Close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
+	})
+	return &harness{url: "http://" + ln.Addr().String(), ln: ln, server: server, store: store,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}, shutdown: fast.Shutdown}
+}
+
+// newTestServer opens a store in a temporary directory and makes a server
+// of the test apps on it; the caller closes the store.
+func newTestServer(t testing.TB) (*httpapi.Server, *pebble.Store) {
 	t.Helper()
 	store, err := pebble.Open(t.TempDir())
 	if err != nil {
@@ -82,7 +157,15 @@ func startHarness(t testing.TB, harden func(srv *httptest.Server, server *httpap
 			t.Fatalf("app %d: %v", a.SDKAppID, err)
 		}
 	}
-	server := httpapi.NewServer(store, testApps, nil)
+	return httpapi.NewServer(store, testApps, nil), store
+}
+
+// startHarness opens the store and serves it on net/http; harden, if not
+// nil, changes the unstarted httptest server first, as startFrontHarness
+// does.
+func startHarness(t testing.TB, harden func(srv *httptest.Server, server *httpapi.Server)) *harness {
+	t.Helper()
+	server, store := newTestServer(t)
 	srv := httptest.NewUnstartedServer(server)
 	if harden != nil {
 		harden(srv, server)
@@ -106,7 +189,7 @@ func startHarness(t testing.TB, harden func(srv *httptest.Server, server *httpap
 	})
 	client := srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
-	return &harness{srv: srv, server: server, store: store, client: client}
+	return &harness{url: srv.URL, ln: srv.Listener, server: server, store: store, client: client, shutdown: srv.Config.Shutdown}
 }
 
 // query returns the URL parameters of a well-formed call by identifier in
@@ -160,7 +243,7 @@ func (h *harness) do(t testing.TB, method, path, rawQuery string, body io.Reader
 // try is do for goroutines other than the test's: it returns what is wrong
 // instead of failing the test.
 func (h *harness) try(method, path, rawQuery string, body io.Reader) (map[string]any, error) {
-	req, err := http.NewRequest(method, h.srv.URL+commandPath(path)+"?"+rawQuery, body)
+	req, err := http.NewRequest(method, h.url+commandPath(path)+"?"+rawQuery, body)
 	if err != nil {
 		return nil, err
 	}

@@ -97,9 +97,11 @@ func forgeUserSig(t testing.TB, sig string) string {
 // listener; the rest by the handler. Malformed bodies and UserSigs that
 // TestPublicCodes and the per-command tables already cover are not
 // repeated here.
-func TestHostileRequests(t *testing.T) {
+func TestHostileRequests(t *testing.T) { forFronts(t, testHostileRequests) }
+
+func testHostileRequests(t *testing.T, f front) {
 	t.Parallel()
-	h := newHardenedHarness(t, httpapi.Limits{})
+	h := newHardenedHarness(t, f, httpapi.Limits{})
 	h.createGroup(t, appMain, "Public", "g")
 	h.setCounters(t, appMain, "g", counter{"a", 1})
 	before := h.snapshot(t)
@@ -276,9 +278,11 @@ func hostileCases(t testing.TB, w wire) []hostileCase {
 // TestPipelinedRefusal sends a valid call and a malformed one in one
 // write, as a pipelining client does: the first is answered, the second
 // refused with an envelope, and the connection closed.
-func TestPipelinedRefusal(t *testing.T) {
+func TestPipelinedRefusal(t *testing.T) { forFronts(t, testPipelinedRefusal) }
+
+func testPipelinedRefusal(t *testing.T, f front) {
 	t.Parallel()
-	h := newHardenedHarness(t, httpapi.Limits{})
+	h := newHardenedHarness(t, f, httpapi.Limits{})
 	raw := append(rawRequest(h.addr(), "POST", "get_appid_group_list", query(appMain, "admin"), `{}`), "GARBAGE\r\n\r\n"...)
 	answers, err := exchange(h.addr(), raw)
 	if err != nil {

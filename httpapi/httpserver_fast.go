@@ -1,13 +1,16 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -53,6 +56,7 @@ func NewFastHTTPServer(api *Server, log *slog.Logger, lim Limits) *FastHTTPServe
 	srv := &fasthttp.Server{
 		Handler:      api.ServeFastHTTP,
 		ErrorHandler: refuse(lim),
+		ConnState:    trackHead,
 		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
 			return fasthttp.RequestConfig{ReadTimeout: lim.ReadTimeout}
 		},
@@ -93,65 +97,95 @@ func (l fastLogger) Printf(format string, args ...any) {
 	l.log.Warn(fmt.Sprintf(format, args...))
 }
 
+// Serve serves ln, on connections that keep each request's head for
+// refuse's explanations.
+func (f *FastHTTPServer) Serve(ln net.Listener) error {
+	return f.Server.Serve(&headListener{Listener: ln, max: f.ReadBufferSize})
+}
+
 // refuse returns fasthttp's ErrorHandler, which answers a request the
 // server could not read: with HTTP 200 and an ErrBadHTTPRequest envelope,
 // as every refusal on net/http's front is answered (refusal.go), rather
 // than fasthttp's plain-text 4xx. fasthttp closes the connection after it.
 func refuse(lim Limits) func(ctx *fasthttp.RequestCtx, err error) {
 	return func(ctx *fasthttp.RequestCtx, err error) {
-		var ne net.Error
-		if ctx.Request.Header.ContentLength() == 0 && errors.As(err, &ne) && ne.Timeout() && isBareNetError(err) {
-			// A new connection that sent nothing in time: net/http closes
-			// it without a word, and so does this front.
+		hc, _ := ctx.Conn().(*headConn)
+		if hc != nil && len(hc.head) == 0 && ctx.ConnRequestNum() == 1 && isBareNetError(err) {
+			// A new connection that sent nothing in time: net/http
+			// closes it without a word, and so does this front.
 			ctx.Conn().Close()
 			return
 		}
-		var a answer
-		a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: explainFastError(ctx, err, lim)})
 		ctx.Response.Reset()
-		ctx.Response.Header.SetContentType("application/json; charset=utf-8")
-		ctx.SetBody(a.end())
+		writeRefusal(ctx, explainFastError(ctx, hc, err, lim))
 	}
 }
 
-// isBareNetError reports whether err is the connection's own error, not
-// one fasthttp wrapped while reading a head or body.
-func isBareNetError(err error) bool {
-	_, ok := err.(net.Error)
-	return ok
+// writeRefusal answers a request that is refused before it is a call: HTTP
+// 200, an ErrBadHTTPRequest envelope saying info, and the connection
+// closed, as net/http's front answers what net/http refuses.
+func writeRefusal(ctx *fasthttp.RequestCtx, info string) {
+	var a answer
+	a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: info})
+	ctx.Response.Header.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(a.end())
+	ctx.SetConnectionClose()
 }
 
 // explainFastError says what was wrong with a request fasthttp could not
-// read, in the words refusal.go uses for the same faults on net/http.
-func explainFastError(ctx *fasthttp.RequestCtx, err error, lim Limits) string {
-	var ne net.Error
+// read, in the words the net/http front finds for it. hc holds what the
+// connection read of the request; it is nil only on a connection that did
+// not come from Serve.
+func explainFastError(ctx *fasthttp.RequestCtx, hc *headConn, err error, lim Limits) string {
+	var head []byte
+	var readErr error
+	full := false
+	if hc != nil {
+		head, readErr, full = hc.head, hc.readErr, hc.full()
+	}
 	var small *fasthttp.ErrSmallBuffer
-	inBody := ctx.Request.Header.ContentLength() != 0
+	var badHost fasthttp.InvalidHostError
+	inner := innermost(err)
+	// fasthttp words every failure to read a head so; what fails after
+	// the head is the request's URI or its body.
+	inHead := strings.HasPrefix(err.Error(), "error when reading request headers")
 	var info string
 	switch {
 	case errors.As(err, &small):
-		info = fmt.Sprintf("the URL and headers are over %s", size(lim.MaxHeaderBytes))
+		info = explainRefusal(http.StatusRequestHeaderFieldsTooLarge, "", head, full, readErr, lim)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		n := int64(ctx.Request.Header.ContentLength())
 		if n <= MaxBodyBytes {
 			n = MaxBodyBytes + 1
 		}
 		info = tally.ErrorInfo(errBodyTooLarge(n))
-	case !inBody && errors.As(err, &ne) && ne.Timeout():
-		info = fmt.Sprintf("the request line and headers did not arrive within %v", lim.ReadHeaderTimeout)
-	case !inBody && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
-		info = "the request ends before its headers do"
-	case inBody:
-		info = fmt.Sprintf("reading the body failed: %v", err)
+	case errors.As(err, &badHost):
+		info = explainBadRequest("malformed Host header")
+	case inner.Error() == "missing required host header in request":
+		info = explainBadRequest("missing required Host header")
+	case strings.HasPrefix(inner.Error(), "invalid request uri"):
+		if req, perr := http.ReadRequest(bufio.NewReader(bytes.NewReader(head))); perr == nil && req.RequestURI == "*" {
+			// "OPTIONS *" and HTTP/2's preface, which net/http hands
+			// to the handler, and the handler refuses for their method.
+			info = fmt.Sprintf("method %s is not allowed; the REST API takes POST", req.Method)
+			break
+		}
+		fallthrough
+	case inHead:
+		info = explainRefusal(http.StatusBadRequest, "Bad Request", head, full, readErr, lim)
+		if info == "the request is not valid HTTP/1.1" {
+			// net/http's parser takes what fasthttp's does not: say why
+			// fasthttp refused it.
+			info += ": " + inner.Error()
+		}
 	default:
-		info = "the request is not valid HTTP/1.1: " + innermost(err).Error()
+		info = fmt.Sprintf("reading the body failed: %v", inner)
 	}
 	if len(info) > maxInfo {
 		info = info[:maxInfo-3] + "..."
 	}
 	return info
 }
-
 // innermost returns the error at the end of err's chain: fasthttp wraps
 // the parser's complaint in text about buffers.
 func innermost(err error) error {
@@ -162,4 +196,12 @@ func innermost(err error) error {
 		}
 		err = next
 	}
+}
+
+// isBareNetError reports whether err is the connection's own error, as
+// fasthttp passes it on when a new connection sent nothing at all, not one
+// it wrapped while reading a head or body.
+func isBareNetError(err error) bool {
+	_, ok := err.(net.Error)
+	return ok
 }

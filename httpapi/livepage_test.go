@@ -27,7 +27,8 @@ func TestLivePage(t *testing.T) {
 		start func(t testing.TB) *harness
 	}{
 		{"plain", newHarness},
-		{"hardened", func(t testing.TB) *harness { return newHardenedHarness(t, httpapi.Limits{}) }},
+		{"hardened", func(t testing.TB) *harness { return newHardenedHarness(t, netFront, httpapi.Limits{}) }},
+		{"fasthttp", func(t testing.TB) *harness { return newHardenedHarness(t, fastFront, httpapi.Limits{}) }},
 	} {
 		t.Run(hc.name, func(t *testing.T) {
 			t.Parallel()
@@ -59,7 +60,7 @@ func TestLivePage(t *testing.T) {
 				{method: "GET", target: "/lively", code: tally.ErrBadHTTPRequest},
 				{method: "POST", target: "/live/?" + query(appMain, "admin").Encode(), code: tally.ErrUnknownCommand},
 			} {
-				req, err := http.NewRequest(tc.method, h.srv.URL+tc.target, strings.NewReader("{}"))
+				req, err := http.NewRequest(tc.method, h.url+tc.target, strings.NewReader("{}"))
 				if err != nil {
 					t.Fatal(err)
 				}

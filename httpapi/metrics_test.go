@@ -92,7 +92,7 @@ func TestMetricsCountCalls(t *testing.T) {
 	q.Set("usersig", "garbage")
 	wantCode(t, h.call(t, "update_group_counter", q, `{}`), tally.ErrUserSigMalformed)
 
-	got := scrape(t, h.client, h.srv.URL)
+	got := scrape(t, h.client, h.url)
 	for k, want := range map[string]float64{
 		`tally_requests_total{code="0",command="create_group"}`:                1,
 		`tally_requests_total{code="0",command="update_group_counter"}`:        3,
@@ -155,7 +155,7 @@ func TestMetricsRateLimited(t *testing.T) {
 		if refused == 0 {
 			t.Fatalf("app %d: no call was refused", tc.app)
 		}
-		got := scrape(t, h.client, h.srv.URL)
+		got := scrape(t, h.client, h.url)
 		id := fmt.Sprint(tc.app)
 		for _, limit := range []string{"api", "app"} {
 			want := 0.0
@@ -186,12 +186,12 @@ func TestMetricsOnlyWhenAsked(t *testing.T) {
 // the apps that stay and drops those of the apps that go.
 func TestMetricsAppsReplaced(t *testing.T) {
 	h := newMetricsHarness(t)
-	before := scrape(t, h.client, h.srv.URL)
+	before := scrape(t, h.client, h.url)
 	if _, ok := before[fmt.Sprintf(`tally_rate_limited_total{limit="api",sdkappid="%d"}`, appOther)]; !ok {
 		t.Fatalf("app %d has no rate-limit series", appOther)
 	}
 	h.server.SetApps(testApps[:1])
-	after := scrape(t, h.client, h.srv.URL)
+	after := scrape(t, h.client, h.url)
 	if _, ok := after[fmt.Sprintf(`tally_rate_limited_total{limit="api",sdkappid="%d"}`, appOther)]; ok {
 		t.Errorf("app %d is gone but its rate-limit series stays", appOther)
 	}

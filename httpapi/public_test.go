@@ -364,7 +364,7 @@ func TestKeepAlive(t *testing.T) {
 		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
 			GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
 		})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.srv.URL+commandPath(c.cmd)+"?"+c.q.Encode(), strings.NewReader(c.body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url+commandPath(c.cmd)+"?"+c.q.Encode(), strings.NewReader(c.body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -427,13 +427,14 @@ func TestHealthz(t *testing.T) {
 		start func(t testing.TB) *harness
 	}{
 		{"plain", newHarness},
-		{"hardened", func(t testing.TB) *harness { return newHardenedHarness(t, httpapi.Limits{}) }},
+		{"hardened", func(t testing.TB) *harness { return newHardenedHarness(t, netFront, httpapi.Limits{}) }},
+		{"fasthttp", func(t testing.TB) *harness { return newHardenedHarness(t, fastFront, httpapi.Limits{}) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := tc.start(t)
 			get := func() (int, string) {
-				resp, err := h.client.Get(h.srv.URL + "/healthz")
+				resp, err := h.client.Get(h.url + "/healthz")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"syscall"
@@ -20,18 +19,16 @@ import (
 	"github.com/tallyserver/tally/httpapi"
 )
 
-// newHardenedHarness is newHarness on the server cmd/tally runs: the
-// net/http server of NewHTTPServer, within lim, on a WrapListener.
-func newHardenedHarness(t testing.TB, lim httpapi.Limits) *harness {
+// newHardenedHarness is newHarness on a server cmd/tally runs, within lim:
+// on net/http, the server of NewHTTPServer on a WrapListener; on fasthttp,
+// the server of NewFastHTTPServer.
+func newHardenedHarness(t testing.TB, f front, lim httpapi.Limits) *harness {
 	t.Helper()
-	return startHarness(t, func(srv *httptest.Server, server *httpapi.Server) {
-		srv.Listener = httpapi.WrapListener(srv.Listener, lim)
-		srv.Config = httpapi.NewHTTPServer(server, nil, lim)
-	})
+	return startFrontHarness(t, f, lim, nil)
 }
 
 // addr is the host:port the harness listens on.
-func (h *harness) addr() string { return h.srv.Listener.Addr().String() }
+func (h *harness) addr() string { return h.ln.Addr().String() }
 
 // rawRequest is a request as it goes on the wire, with the query of a
 // valid call by app's admin and the headers Go's client sends.

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,9 +20,14 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzRawRequest$' ./httpapi
 func FuzzRawRequest(f *testing.F) {
-	h := newHardenedHarness(f, httpapi.Limits{ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second})
-	h.createGroup(f, appMain, "Public", "g")
-	h.setCounters(f, appMain, "g", counter{"a", 1})
+	// Every input goes to each front.
+	var hs []*harness
+	for _, fr := range fronts {
+		h := newHardenedHarness(f, fr, httpapi.Limits{ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second})
+		h.createGroup(f, appMain, "Public", "g")
+		h.setCounters(f, appMain, "g", counter{"a", 1})
+		hs = append(hs, h)
+	}
 
 	// The seeds name a fixed host and carry a UserSig signed at a fixed time to last a century,
 	// so that they stay the same from run to run, as a corpus must.
@@ -50,36 +56,47 @@ func FuzzRawRequest(f *testing.F) {
 	f.Add(append(rawRequest(host, "POST", "get_group_counter", q, `{"GroupId":"g"}`), "GARBAGE\r\n\r\n"...))
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		answers, err := exchange(h.addr(), raw, requestMethods(raw)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(answers) == 0 && len(raw) > 0 {
-			t.Fatalf("the connection closed without an answer")
-		}
-		for i, a := range answers {
-			if isLivePage(a) {
-				// A GET of the live page, which TestLivePage checks,
-				// is no call of the API.
-				continue
-			}
-			if a.resp.Request.Method == "HEAD" {
-				// An answer to HEAD has no body, as HTTP demands.
-				if a.resp.StatusCode != 200 {
-					t.Fatalf("answer %d: HEAD answered %d", i, a.resp.StatusCode)
-				}
-				continue
-			}
-			m, err := checkAnswer(a)
-			if err != nil {
-				t.Fatalf("answer %d: %v", i, err)
-			}
-			c := tally.Code(code(m))
-			if _, known := c.Info(); !known || c == tally.ErrInternal {
-				t.Fatalf("answer %d: ErrorCode %d: %v", i, c, m["ErrorInfo"])
+		for i, h := range hs {
+			if err := checkRawExchange(h, raw); err != nil {
+				t.Fatalf("%s front: %v", fronts[i], err)
 			}
 		}
 	})
+}
+
+// checkRawExchange sends raw to h and checks every answer is an envelope
+// with a known code other than an internal error.
+func checkRawExchange(h *harness, raw []byte) error {
+	answers, err := exchange(h.addr(), raw, requestMethods(raw)...)
+	if err != nil {
+		return err
+	}
+	if len(answers) == 0 && len(raw) > 0 {
+		return fmt.Errorf("the connection closed without an answer")
+	}
+	for i, a := range answers {
+		if isLivePage(a) {
+			// A GET of the live page, which TestLivePage checks,
+			// is no call of the API.
+			continue
+		}
+		if a.resp.Request.Method == "HEAD" {
+			// An answer to HEAD has no body, as HTTP demands.
+			if a.resp.StatusCode != 200 {
+				return fmt.Errorf("answer %d: HEAD answered %d", i, a.resp.StatusCode)
+			}
+			continue
+		}
+		m, err := checkAnswer(a)
+		if err != nil {
+			return fmt.Errorf("answer %d: %v", i, err)
+		}
+		c := tally.Code(code(m))
+		if _, known := c.Info(); !known || c == tally.ErrInternal {
+			return fmt.Errorf("answer %d: ErrorCode %d: %v", i, c, m["ErrorInfo"])
+		}
+	}
+	return nil
 }
 
 // isLivePage reports whether a is the live page's answer, one of its files

@@ -70,7 +70,7 @@ func TestKeyRotation(t *testing.T) {
 	// Only the two calls with a sig of the old key while it was the old
 	// key count: not those while it was the current one, nor refused ones.
 	series := fmt.Sprintf("tally_usersig_old_key_total{sdkappid=%q}", fmt.Sprint(appMain))
-	if got := scrape(t, h.client, h.srv.URL)[series]; got != 2 {
+	if got := scrape(t, h.client, h.url)[series]; got != 2 {
 		t.Errorf("%s = %v, want 2", series, got)
 	}
 }

@@ -47,10 +47,12 @@ func trickle(c net.Conn, b []byte, gap time.Duration) error {
 // once ReadHeaderTimeout has passed since the connection opened, however
 // long the head still is. A connection that sends nothing at all is cut
 // off the same way.
-func TestSlowloris(t *testing.T) {
+func TestSlowloris(t *testing.T) { forFronts(t, testSlowloris) }
+
+func testSlowloris(t *testing.T, f front) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
-	h := newHardenedHarness(t, httpapi.Limits{ReadHeaderTimeout: timeout})
+	h := newHardenedHarness(t, f, httpapi.Limits{ReadHeaderTimeout: timeout})
 	head := []byte("POST " + commandPath("get_appid_group_list") + "?" + query(appMain, "admin").Encode() +
 		" HTTP/1.1\r\nHost: x\r\nX-Slow: " + string(make([]byte, 1000)) + "\r\n\r\n{}")
 
@@ -109,10 +111,12 @@ func TestSlowloris(t *testing.T) {
 // TestSlowBody sends a head at once and then trickles the body: the read
 // of the body fails once ReadTimeout has passed since the request began,
 // the handler answers that with an envelope, and nothing changes.
-func TestSlowBody(t *testing.T) {
+func TestSlowBody(t *testing.T) { forFronts(t, testSlowBody) }
+
+func testSlowBody(t *testing.T, f front) {
 	t.Parallel()
 	const timeout = 500 * time.Millisecond
-	h := newHardenedHarness(t, httpapi.Limits{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: timeout})
+	h := newHardenedHarness(t, f, httpapi.Limits{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: timeout})
 	h.createGroup(t, appMain, "Public", "g")
 	h.setCounters(t, appMain, "g", counter{"a", 1})
 	body := `{"GroupId":"g","Mode":"Increase","GroupCounter":[{"Key":"a","Value":1}]}` + string(make([]byte, 1000))
@@ -153,10 +157,12 @@ func TestSlowBody(t *testing.T) {
 
 // TestIdleTimeout shows a kept-alive connection closed once it has waited
 // IdleTimeout for its next request, and not before.
-func TestIdleTimeout(t *testing.T) {
+func TestIdleTimeout(t *testing.T) { forFronts(t, testIdleTimeout) }
+
+func testIdleTimeout(t *testing.T, f front) {
 	t.Parallel()
 	const timeout = 400 * time.Millisecond
-	h := newHardenedHarness(t, httpapi.Limits{IdleTimeout: timeout})
+	h := newHardenedHarness(t, f, httpapi.Limits{IdleTimeout: timeout})
 	conn, err := net.Dial("tcp", h.addr())
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +205,9 @@ func TestIdleTimeout(t *testing.T) {
 // cut off, while a well-behaved client makes calls: each of its calls must
 // be answered promptly. The server caps no connections (see
 // NewHTTPServer), so there is no slot for the idle ones to fill.
-func TestIdleAndSlowClientsDoNotStarve(t *testing.T) {
+func TestIdleAndSlowClientsDoNotStarve(t *testing.T) { forFronts(t, testIdleAndSlowClientsDoNotStarve) }
+
+func testIdleAndSlowClientsDoNotStarve(t *testing.T, f front) {
 	if testing.Short() {
 		t.Skip("opens 2,100 connections")
 	}
@@ -213,7 +221,7 @@ func TestIdleAndSlowClientsDoNotStarve(t *testing.T) {
 	if need := uint64(2*(idle+slow) + 500); rl.Cur < need {
 		t.Skipf("the open-file limit is %d; this test needs %d (raise it with ulimit -n)", rl.Cur, need)
 	}
-	h := newHardenedHarness(t, httpapi.Limits{ReadHeaderTimeout: 500 * time.Millisecond, IdleTimeout: time.Minute})
+	h := newHardenedHarness(t, f, httpapi.Limits{ReadHeaderTimeout: 500 * time.Millisecond, IdleTimeout: time.Minute})
 	h.createGroup(t, appMain, "Public", "g")
 
 	// Open the idle connections, each after one request, a few at a time.

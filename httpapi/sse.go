@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+
+	"github.com/valyala/fasthttp"
 )
 
 // serveSSE serves a stream as Server-Sent Events: each message is one
@@ -22,6 +24,10 @@ func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, ls *liveStream
 	ls.attach(rc.SetWriteDeadline)
 	if c, ok := r.Context().Value(connKey{}).(*conn); ok {
 		limitSendBuffer(c)
+	} else if fc, ok := r.Context().(*fasthttp.RequestCtx); ok {
+		// On the fasthttp front, through its net/http adaptor, whose
+		// requests carry the fasthttp request as their context.
+		limitSendBuffer(fc.Conn())
 	}
 	h := w.Header()
 	h["Content-Type"] = []string{"text/event-stream"}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -20,17 +19,11 @@ import (
 	"github.com/tallyserver/tally/usersig"
 )
 
-// newStreamHarness is a harness whose server's streams have limits sl,
-// hardened with lim when it is not nil.
-func newStreamHarness(t testing.TB, lim *httpapi.Limits, sl httpapi.StreamLimits) *harness {
+// newStreamHarness is a harness on front f whose server's streams have
+// limits sl, within lim.
+func newStreamHarness(t testing.TB, f front, lim httpapi.Limits, sl httpapi.StreamLimits) *harness {
 	t.Helper()
-	return startHarness(t, func(srv *httptest.Server, server *httpapi.Server) {
-		server.Streams = sl
-		if lim != nil {
-			srv.Listener = httpapi.WrapListener(srv.Listener, *lim)
-			srv.Config = httpapi.NewHTTPServer(server, nil, *lim)
-		}
-	})
+	return startFrontHarness(t, f, lim, func(server *httpapi.Server) { server.Streams = sl })
 }
 
 // streamMsg is one message of a stream, decoded strictly: a field the
@@ -63,7 +56,7 @@ func (h *harness) streamURL(app uint32, identifier string, ids ...string) string
 	for _, id := range ids {
 		q.Add("GroupId", id)
 	}
-	return h.srv.URL + httpapi.StreamPath + "?" + q.Encode()
+	return h.url + httpapi.StreamPath + "?" + q.Encode()
 }
 
 // client is a stream's client, of either transport: a goroutine reads the

@@ -51,6 +51,8 @@ func limitSendBuffer(c net.Conn) {
 		switch x := c.(type) {
 		case *conn:
 			c = x.Conn
+		case *headConn:
+			c = x.Conn
 		case *tls.Conn:
 			c = x.NetConn()
 		case *net.TCPConn:

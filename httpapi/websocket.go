@@ -119,14 +119,40 @@ func (c *wsConn) heartbeat() error {
 var errNoPong = errors.New("no pong came back for a ping")
 
 // hijackRecorder hands the WebSocket library the request's connection,
-// and keeps it for the stream, which sets its deadlines.
+// and keeps it for the stream, which sets its deadlines. It writes the
+// handshake's 101 answer itself, on the hijacked connection: net/http
+// writes a 101 that WriteHeader announced when the handler hijacks, but
+// fasthttp's net/http adaptor, which serves the stream on the fasthttp
+// front, drops it.
 type hijackRecorder struct {
 	http.ResponseWriter
 	conn net.Conn
+	// switching says the library announced 101 Switching Protocols.
+	switching bool
+}
+
+func (h *hijackRecorder) WriteHeader(code int) {
+	if code == http.StatusSwitchingProtocols {
+		h.switching = true
+		return
+	}
+	h.ResponseWriter.WriteHeader(code)
 }
 
 func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return c, brw, err
+	}
 	h.conn = c
-	return c, brw, err
+	if h.switching {
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+		h.Header().Write(brw)
+		brw.WriteString("\r\n")
+		if err := brw.Flush(); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	return c, brw, nil
 }

@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"net"
+	"sync/atomic"
+
+	"github.com/valyala/fasthttp"
+)
+
+// The fasthttp front keeps what each connection has read of its current
+// request's head, as WrapListener's connections do on net/http, so that a
+// request fasthttp cannot parse is explained in the words net/http's
+// parser finds for it (explainRefusal): fasthttp's own errors mostly lack
+// the offending value, and the two fronts should say the same.
+
+// headListener hands out headConns that keep up to max bytes of a head.
+type headListener struct {
+	net.Listener
+	max int
+}
+
+func (l *headListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &headConn{Conn: c, max: l.max}, nil
+}
+
+// headConn keeps the bytes read since the connection last went idle, up
+// to max, and how the last read ended. Only the connection's goroutine
+// touches head and readErr: fasthttp reads, calls the ConnState hook and
+// the ErrorHandler there. A hijacked connection (a WebSocket) is read by
+// another goroutine, so the hook only tells it, atomically, to keep
+// nothing more.
+type headConn struct {
+	net.Conn
+	max      int
+	head     []byte
+	readErr  error
+	hijacked atomic.Bool
+}
+
+func (c *headConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.hijacked.Load() {
+		return n, err
+	}
+	c.readErr = err
+	if room := c.max - len(c.head); n > 0 && room > 0 {
+		c.head = append(c.head, p[:min(n, room)]...)
+	}
+	return n, err
+}
+
+// full reports whether the head kept was cut at max.
+func (c *headConn) full() bool { return len(c.head) >= c.max }
+
+// trackHead is the fasthttp server's ConnState hook: a connection that goes
+// idle has answered its request, and what it reads next is the next one.
+func trackHead(nc net.Conn, state fasthttp.ConnState) {
+	c, ok := nc.(*headConn)
+	if !ok {
+		return
+	}
+	switch state {
+	case fasthttp.StateIdle:
+		c.readErr = nil
+		if cap(c.head) > 8<<10 {
+			// Give back what a large request grew, so that thousands
+			// of idle connections hold little.
+			c.head = nil
+		} else {
+			c.head = c.head[:0]
+		}
+	case fasthttp.StateHijacked:
+		c.hijacked.Store(true)
+	}
+}
