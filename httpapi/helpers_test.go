@@ -102,56 +102,81 @@ func forFronts(t *testing.T, test func(t *testing.T, f front)) {
 // lim; prep, if not nil, sets the server up before it serves.
 func startFrontHarness(t testing.TB, f front, lim httpapi.Limits, prep func(server *httpapi.Server)) *harness {
 	t.Helper()
-	if f == netFront {
-		return startHarness(t, func(srv *httptest.Server, server *httpapi.Server) {
-			if prep != nil {
-				prep(server)
-			}
-			srv.Listener = httpapi.WrapListener(srv.Listener, lim)
-			srv.Config = httpapi.NewHTTPServer(server, nil, lim)
-		})
-	}
 	server, store := newTestServer(t)
 	if prep != nil {
 		prep(server)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast := httpapi.NewFastHTTPServer(server, nil, lim)
-	served := make(chan error, 1)
-	go func() { served <- fast.Serve(ln) }()
+	url, ln, shutdown := serveFront(t, f, server, lim)
 	t.Cleanup(func() {
+		// Streams a test left open end first: a WebSocket's connection
+		// is no longer the server's to close, and the hub must stop
+		// reading before the store closes.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := server.CloseStreams(ctx); err != nil {
 			t.Errorf("closing the streams: %v", err)
 		}
+	})
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &harness{url: url, ln: ln, server: server, store: store, client: &http.Client{Transport: tr}, shutdown: shutdown}
+}
+
+// serveFront serves server on front f within lim, on a loopback port,
+// until the test ends, as cmd/tally serves it: on net/http, the server of
+// NewHTTPServer on a WrapListener; on fasthttp, NewFastHTTPServer's. It
+// returns the base URL, the listener and the front's graceful Shutdown.
+func serveFront(t testing.TB, f front, server *httpapi.Server, lim httpapi.Limits) (string, net.Listener, func(context.Context) error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serve func() error
+	var shutdown func(context.Context) error
+	var closeAll func()
+	switch f {
+	case fastFront:
+		srv := httpapi.NewFastHTTPServer(server, nil, lim)
+		serve = func() error { return srv.Serve(ln) }
+		shutdown = srv.Shutdown
 		// fasthttp cannot close the connections of slow clients a test
 		// left behind, which must not hold the test up: their own
 		// timeouts close them.
-		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		fast.Shutdown(ctx)
-		ln.Close()
-		<-served
-		if err := store.Close(); err != nil {
-			t.Errorf("closing the store: %v", err)
+		closeAll = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			srv.Shutdown(ctx)
+			ln.Close()
 		}
+	default:
+		srv := httpapi.NewHTTPServer(server, nil, lim)
+		serve = func() error { return srv.Serve(httpapi.WrapListener(ln, lim)) }
+		shutdown = srv.Shutdown
+		closeAll = func() { srv.Close() }
+	}
+	served := make(chan error, 1)
+	go func() { served <- serve() }()
+	t.Cleanup(func() {
+		closeAll()
+		<-served
 	})
-	return &harness{url: "http://" + ln.Addr().String(), ln: ln, server: server, store: store,
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}, shutdown: fast.Shutdown}
+	return "http://" + ln.Addr().String(), ln, shutdown
 }
 
-// newTestServer opens a store in a temporary directory and makes a server
-// of the test apps on it; the caller closes the store.
+// newTestServer opens a store in a temporary directory, closed when the
+// test ends, and makes a server of the test apps on it.
 func newTestServer(t testing.TB) (*httpapi.Server, *pebble.Store) {
 	t.Helper()
 	store, err := pebble.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
+	})
 	for _, a := range testApps {
 		if err := a.Validate(); err != nil {
 			t.Fatalf("app %d: %v", a.SDKAppID, err)
@@ -183,9 +208,6 @@ func startHarness(t testing.TB, harden func(srv *httptest.Server, server *httpap
 		// Slow clients a test left behind must not hold Close up.
 		srv.CloseClientConnections()
 		srv.Close()
-		if err := store.Close(); err != nil {
-			t.Errorf("closing the store: %v", err)
-		}
 	})
 	client := srv.Client()
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -18,11 +17,11 @@ import (
 	"github.com/tallyserver/tally/httpapi"
 )
 
-// newMetricsHarness is a harness whose server is registered in a registry
-// of its own and serves it on /metrics, as cmd/tally wires it.
-func newMetricsHarness(t *testing.T) *harness {
+// newMetricsHarness is a harness on front f whose server is registered in
+// a registry of its own and serves it on /metrics, as cmd/tally wires it.
+func newMetricsHarness(t *testing.T, f front) *harness {
 	t.Helper()
-	return startHarness(t, func(_ *httptest.Server, server *httpapi.Server) {
+	return startFrontHarness(t, f, httpapi.Limits{}, func(server *httpapi.Server) {
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(server)
 		server.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
@@ -78,8 +77,10 @@ func series(name string, labels []*dto.LabelPair) string {
 
 // TestMetricsCountCalls makes calls that succeed and fail in known
 // numbers, and reads them back from /metrics of the running server.
-func TestMetricsCountCalls(t *testing.T) {
-	h := newMetricsHarness(t)
+func TestMetricsCountCalls(t *testing.T) { forFronts(t, testMetricsCountCalls) }
+
+func testMetricsCountCalls(t *testing.T, f front) {
+	h := newMetricsHarness(t, f)
 	h.createGroup(t, appMain, "Public", "m1")
 	for range 3 {
 		wantOK(t, h.api(t, appMain, "update_group_counter",
@@ -129,8 +130,10 @@ func TestMetricsCountCalls(t *testing.T) {
 
 // TestMetricsRateLimited shows that each refusal by a rate limit is
 // counted under its app and its limit, and only then.
-func TestMetricsRateLimited(t *testing.T) {
-	h := newMetricsHarness(t)
+func TestMetricsRateLimited(t *testing.T) { forFronts(t, testMetricsRateLimited) }
+
+func testMetricsRateLimited(t *testing.T, f front) {
+	h := newMetricsHarness(t, f)
 	for _, tc := range []struct {
 		app   uint32
 		limit string
@@ -184,8 +187,10 @@ func TestMetricsOnlyWhenAsked(t *testing.T) {
 
 // TestMetricsAppsReplaced shows that SetApps keeps the rate-limit series of
 // the apps that stay and drops those of the apps that go.
-func TestMetricsAppsReplaced(t *testing.T) {
-	h := newMetricsHarness(t)
+func TestMetricsAppsReplaced(t *testing.T) { forFronts(t, testMetricsAppsReplaced) }
+
+func testMetricsAppsReplaced(t *testing.T, f front) {
+	h := newMetricsHarness(t, f)
 	before := scrape(t, h.client, h.url)
 	if _, ok := before[fmt.Sprintf(`tally_rate_limited_total{limit="api",sdkappid="%d"}`, appOther)]; !ok {
 		t.Fatalf("app %d has no rate-limit series", appOther)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -88,25 +87,33 @@ func decodeTextLine(t *testing.T, line string) map[string]string {
 	return out
 }
 
-// startLogged serves store with a logger in format h, on a loopback port.
-func startLogged(t *testing.T, store tally.Store, h slog.Handler) *httptest.Server {
+// loggedServer is a server of startLogged: its base URL and a client.
+type loggedServer struct {
+	url    string
+	client *http.Client
+}
+
+// startLogged serves store on front fr with a logger in format h, on a
+// loopback port.
+func startLogged(t *testing.T, fr front, store tally.Store, h slog.Handler) *loggedServer {
 	t.Helper()
-	srv := httptest.NewServer(httpapi.NewServer(store, testApps, slog.New(h)))
-	t.Cleanup(srv.Close)
-	return srv
+	url, _, _ := serveFront(t, fr, httpapi.NewServer(store, testApps, slog.New(h)), httpapi.Limits{})
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &loggedServer{url: url, client: &http.Client{Transport: tr}}
 }
 
 // post sends one call and returns its answer's ErrorCode and X-Request-Id.
-func post(t *testing.T, srv *httptest.Server, path string, q url.Values, body, requestID string) (tally.Code, string) {
+func post(t *testing.T, srv *loggedServer, path string, q url.Values, body, requestID string) (tally.Code, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+commandPath(path)+"?"+q.Encode(), strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, srv.url+commandPath(path)+"?"+q.Encode(), strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if requestID != "" {
 		req.Header.Set("X-Request-Id", requestID)
 	}
-	resp, err := srv.Client().Do(req)
+	resp, err := srv.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +131,9 @@ func post(t *testing.T, srv *httptest.Server, path string, q url.Values, body, r
 // key, and checks for each log format that each failed call logs exactly
 // one line with every attribute, that a success logs nothing, and that no
 // line holds a UserSig or a secret key.
-func TestFailureLog(t *testing.T) {
+func TestFailureLog(t *testing.T) { forFronts(t, testFailureLog) }
+
+func testFailureLog(t *testing.T, fr front) {
 	const wrongKey = "not-the-main-secret-key"
 	long := time.Now().Add(-48 * time.Hour)
 	sigWith := func(key, identifier string, expire int64, at time.Time) url.Values {
@@ -169,7 +178,7 @@ func TestFailureLog(t *testing.T) {
 			}
 			t.Cleanup(func() { store.Close() })
 			var logs logBuffer
-			srv := startLogged(t, store, f.new(&logs))
+			srv := startLogged(t, fr, store, f.new(&logs))
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					got, id := post(t, srv, c.path, c.q, c.body, "")
@@ -228,11 +237,13 @@ func (failingStore) UpdateCounters(context.Context, uint32, string, tally.Mode, 
 
 // TestFailureLogInternal shows that an internal error logs one line, at
 // Error level, with its cause, which the client is not told.
-func TestFailureLogInternal(t *testing.T) {
+func TestFailureLogInternal(t *testing.T) { forFronts(t, testFailureLogInternal) }
+
+func testFailureLogInternal(t *testing.T, fr front) {
 	for _, f := range logFormats {
 		t.Run(f.name, func(t *testing.T) {
 			var logs logBuffer
-			srv := startLogged(t, failingStore{}, f.new(&logs))
+			srv := startLogged(t, fr, failingStore{}, f.new(&logs))
 			got, id := post(t, srv, "update_group_counter", query(appMain, "admin"),
 				`{"GroupId":"g","Mode":"Increase","GroupCounter":[{"Key":"k","Value":1}]}`, "client-id-42")
 			if got != tally.ErrInternal {
@@ -258,13 +269,15 @@ func TestFailureLogInternal(t *testing.T) {
 // TestRequestID shows that every answer, successful or not, carries a
 // request id, that ids are distinct, and that a client's own id is used
 // only when it is short printable ASCII.
-func TestRequestID(t *testing.T) {
+func TestRequestID(t *testing.T) { forFronts(t, testRequestID) }
+
+func testRequestID(t *testing.T, fr front) {
 	store, err := pebble.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	srv := startLogged(t, store, slog.DiscardHandler)
+	srv := startLogged(t, fr, store, slog.DiscardHandler)
 	seen := map[string]bool{}
 	for i := range 20 {
 		path := "get_appid_group_list"

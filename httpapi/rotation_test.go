@@ -15,7 +15,7 @@ import (
 // removed, even ones that had verified and been remembered. Every call
 // admitted under the old key is counted, cached or not.
 func TestKeyRotation(t *testing.T) {
-	h := newMetricsHarness(t)
+	h := newMetricsHarness(t, netFront)
 	now := time.Now()
 	sig := func(key string, expire int64) string { return usersig.Sign(appMain, key, "admin", expire, now) }
 	const oldKey, newKey = "main-secret-key", "next-secret-key"
