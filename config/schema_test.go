@@ -138,8 +138,8 @@ func TestParse(t *testing.T) {
 		},
 		{
 			"server settings of operations",
-			"tls_cert: c.pem\ntls_key: k.pem\nlog_format: json\nlog_level: warn\n",
-			&File{TLSCert: "c.pem", TLSKey: "k.pem", LogFormat: "json", LogLevel: "warn"},
+			"tls_cert: c.pem\ntls_key: k.pem\nlog_format: json\nlog_level: warn\nhttp_front: fasthttp\n",
+			&File{TLSCert: "c.pem", TLSKey: "k.pem", LogFormat: "json", LogLevel: "warn", HTTPFront: "fasthttp"},
 		},
 		{
 			"a key being rotated out",
@@ -234,6 +234,7 @@ func TestParseErrors(t *testing.T) {
 		{"tls_key without tls_cert", "data: d\ntls_key: k.pem\n", "line 2: tls_cert: missing; tls_key needs its certificate"},
 		{"tls_cert empty", "tls_cert: ''\ntls_key: k.pem\n", "line 1: tls_cert: empty; give a PEM file"},
 		{"log_format unknown", "log_format: logfmt\n", "line 1: log_format: logfmt; must be one of text, json"},
+		{"http_front unknown", "http_front: fast\n", "line 1: http_front: fast; must be one of nethttp, fasthttp"},
 		{"log_level unknown", "log_level: verbose\n", "line 1: log_level: verbose; must be one of debug, info, warn, error"},
 		{"log_level a list", "log_level: [info]\n", "log_level: a list; must be a string"},
 		{"old key same as new", ok + "  old_secret_key: k\n", "line 5: apps[0].old_secret_key: the same as secret_key"},

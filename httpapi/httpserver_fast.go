@@ -186,6 +186,7 @@ func explainFastError(ctx *fasthttp.RequestCtx, hc *headConn, err error, lim Lim
 	}
 	return info
 }
+
 // innermost returns the error at the end of err's chain: fasthttp wraps
 // the parser's complaint in text about buffers.
 func innermost(err error) error {

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tallyserver/tally/config"
 	"github.com/tallyserver/tally/internal/tallybin"
 	"github.com/tallyserver/tally/usersig"
 )
@@ -273,6 +274,14 @@ const (
 
 // testConfig returns a YAML config with the test app; extra lines are added
 // to the app's entry, indented to fit.
+// forFronts runs test once on each HTTP front the API can be served on
+// (http_front), as a subtest named for it.
+func forFronts(t *testing.T, test func(t *testing.T, front string)) {
+	for _, f := range config.HTTPFronts {
+		t.Run(f, func(t *testing.T) { test(t, f) })
+	}
+}
+
 func testConfig(extra ...string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apps:\n  - sdkappid: %d\n    secret_key: %q\n    admins: [%q]\n", testAppID, testKey, testAdmin)

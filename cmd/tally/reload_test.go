@@ -122,6 +122,12 @@ func TestReload(t *testing.T) {
 			calls:  []appCall{{testAppID, newKey, 0}, {appC, "c-key", 60016}},
 		},
 		{
+			name:   "a new HTTP front waits for a restart",
+			config: "http_front: fasthttp\napps:\n" + app(testAppID, newKey) + app(appC, "c-key"),
+			log:    "setting=http_front",
+			calls:  []appCall{{testAppID, newKey, 0}, {appC, "c-key", 0}},
+		},
+		{
 			name:   "a new memory budget waits for a restart",
 			config: "memory_budget: 1GiB\napps:\n" + app(testAppID, newKey) + app(appC, "c-key"),
 			log:    "setting=memory_budget",

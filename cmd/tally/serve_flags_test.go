@@ -32,3 +32,25 @@ func TestMemoryBudgetFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPFrontFlag: --http-front overrides the file's http_front, which
+// defaults to nethttp, and a front it does not know is a usage error.
+func TestHTTPFrontFlag(t *testing.T) {
+	for _, c := range []struct {
+		flag, file, want, err string
+	}{
+		{"", "", "nethttp", ""},
+		{"", "fasthttp", "fasthttp", ""},
+		{"nethttp", "fasthttp", "nethttp", ""},
+		{"fast", "", "", `--http-front "fast": want nethttp or fasthttp`},
+	} {
+		f := &config.File{HTTPFront: c.file}
+		err := (&serveFlags{httpFront: c.flag}).apply(f)
+		switch {
+		case c.err == "" && (err != nil || f.HTTPFront != c.want):
+			t.Errorf("--http-front %q over %q: %q, %v; want %q", c.flag, c.file, f.HTTPFront, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("--http-front %q: %v, want an error containing %q", c.flag, err, c.err)
+		}
+	}
+}

@@ -364,11 +364,13 @@ func TestStreamReloadRemovesApp(t *testing.T) {
 
 // TestStreamSIGTERM sends SIGTERM to the binary with streams open: it
 // exits 0 within a few seconds, and the streams end.
-func TestStreamSIGTERM(t *testing.T) {
+func TestStreamSIGTERM(t *testing.T) { forFronts(t, testStreamSIGTERM) }
+
+func testStreamSIGTERM(t *testing.T, front string) {
 	needBinary(t)
 	dir := t.TempDir()
 	cfg := writeFile(t, filepath.Join(dir, "tally.yaml"), testConfig())
-	s := startServer(t, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+	s := startServer(t, "serve", "--config", cfg, "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--http-front", front)
 	createGroup(t, newClient(t, s.base, testAdmin), client.CreateGroupRequest{Type: tally.GroupAVChatRoom, Name: "live", GroupID: "live"})
 	sse := watch(t, newClient(t, s.base, "viewer"), "live")
 	ws := watchWS(t, streamURL(s.base, "viewer", "live"))
@@ -393,11 +395,13 @@ func TestStreamSIGTERM(t *testing.T) {
 // TestStreamOverTLS: both transports work over HTTPS, under the listener
 // that turns refusals into envelopes, and a refusal is an envelope there
 // too: the client makes an *Error of nothing else.
-func TestStreamOverTLS(t *testing.T) {
+func TestStreamOverTLS(t *testing.T) { forFronts(t, testStreamOverTLS) }
+
+func testStreamOverTLS(t *testing.T, front string) {
 	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, cert := makeCert(t, dir, "stream")
-	m := newMain(t, "tls_cert: "+certFile+"\ntls_key: "+keyFile+"\n"+testConfig())
+	m := newMain(t, "http_front: "+front+"\ntls_cert: "+certFile+"\ntls_key: "+keyFile+"\n"+testConfig())
 	m.open(t)
 	// A stream outlives any timeout of the http.Client; the context ends
 	// it.

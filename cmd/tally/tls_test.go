@@ -73,11 +73,13 @@ func trusting(certs ...*x509.Certificate) *http.Client {
 // answers and the refusals of malformed requests work over it as over
 // plain HTTP, and that a reload swaps in a renewed certificate without a
 // restart.
-func TestTLS(t *testing.T) {
+func TestTLS(t *testing.T) { forFronts(t, testTLS) }
+
+func testTLS(t *testing.T, front string) {
 	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, cert := makeCert(t, dir, "first")
-	m := newMain(t, "tls_cert: "+certFile+"\ntls_key: "+keyFile+"\n"+testConfig())
+	m := newMain(t, "http_front: "+front+"\ntls_cert: "+certFile+"\ntls_key: "+keyFile+"\n"+testConfig())
 	m.open(t)
 	if !strings.HasPrefix(m.URL(), "https://") {
 		t.Fatalf("serving %s, want an https address", m.URL())
