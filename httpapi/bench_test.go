@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/tallyserver/tally/httpapi"
 	"github.com/tallyserver/tally/pebble"
@@ -199,4 +202,51 @@ func addBodyN(id, prefix string, from, n int) string {
 	}
 	sb.WriteString("]}")
 	return sb.String()
+}
+
+// BenchmarkGetCounterFast is BenchmarkGetCounter on the fasthttp front's
+// handler, with fasthttp's request context, so that what this front
+// allocates for each call shows.
+func BenchmarkGetCounterFast(b *testing.B) {
+	store, err := pebble.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	srv := httpapi.NewServer(store, testApps, nil)
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	q := "?" + query(appMain, "admin").Encode()
+	serve := func(ctx *fasthttp.RequestCtx, uri, body string) []byte {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod(http.MethodPost)
+		ctx.Request.SetRequestURI(uri)
+		ctx.Request.Header.SetHost("tally")
+		ctx.Request.SetBodyString(body)
+		srv.ServeFastHTTP(ctx)
+		return ctx.Response.Body()
+	}
+	newCtx := func() *fasthttp.RequestCtx {
+		var ctx fasthttp.RequestCtx
+		ctx.Init(new(fasthttp.Request), remote, nil)
+		return &ctx
+	}
+	for _, c := range [][2]string{
+		{"create_group", `{"Type":"Public","Name":"n","GroupId":"hot"}`},
+		{"update_group_counter", `{"GroupId":"hot","Mode":"Increase","GroupCounter":[{"Key":"likes","Value":1}]}`},
+	} {
+		if out := serve(newCtx(), commandPath(c[0])+q, c[1]); !bytes.Contains(out, []byte(`"ErrorCode":0`)) {
+			b.Fatalf("%s", out)
+		}
+	}
+	uri := commandPath("get_group_counter") + q
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := newCtx()
+		for pb.Next() {
+			if out := serve(ctx, uri, `{"GroupId":"hot"}`); !bytes.Contains(out, []byte(`"Value":1`)) {
+				b.Fatalf("%s", out)
+			}
+		}
+	})
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -25,6 +26,9 @@ type call struct {
 	// remoteAddr is the caller's address, whose host is its ClientIP.
 	at         time.Time
 	remoteAddr string
+	// remoteNet is the caller's address on the fasthttp front, which is
+	// made a string only when a call needs its ClientIP.
+	remoteNet net.Addr
 	// answer is built by the handler after the envelope that the server
 	// has started.
 	answer answer
@@ -33,6 +37,15 @@ type call struct {
 	// call; queryRead says the query parsed, so that they are set.
 	sdkappid, identifier string
 	queryRead            bool
+}
+
+// clientIP is the caller's address without its port: the ClientIP that
+// callbacks and after-events tell.
+func (c *call) clientIP() string {
+	if c.remoteNet != nil {
+		return clientIP(c.remoteNet.String())
+	}
+	return clientIP(c.remoteAddr)
 }
 
 // maxPooledAnswer bounds the buffer a call keeps when it goes back to the

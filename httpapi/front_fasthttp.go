@@ -47,12 +47,12 @@ func (s *Server) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 	q := request{
 		// The call's context is not ctx, which fasthttp recycles; a REST
 		// call's own waits are bounded by the store and the callbacks.
-		ctx:        context.Background(),
-		method:     fastMethod(ctx.Method()),
-		path:       cmd.path,
-		rawQuery:   string(ctx.URI().QueryString()),
-		remoteAddr: ctx.RemoteAddr().String(),
-		body:       ctx.PostBody(),
+		ctx:      context.Background(),
+		method:   fastMethod(ctx.Method()),
+		path:     cmd.path,
+		rawQuery: string(ctx.URI().QueryString()),
+		remote:   ctx.RemoteAddr(),
+		body:     ctx.PostBody(),
 	}
 	if cmd == unknownCommand {
 		q.path = string(path)

@@ -42,7 +42,7 @@ func (s *Server) createGroup(c *call) error {
 		return err
 	}
 	if s.BeforeCreateGroup != nil && c.app.Callback.BeforeCreateGroup {
-		q := &callback.BeforeCreateGroup{Operator: c.identifier, ClientIP: clientIP(c.remoteAddr), Time: c.at, Group: g, Members: members}
+		q := &callback.BeforeCreateGroup{Operator: c.identifier, ClientIP: c.clientIP(), Time: c.at, Group: g, Members: members}
 		if err := s.BeforeCreateGroup(c.ctx, &c.app.App, q); err != nil {
 			return err
 		}

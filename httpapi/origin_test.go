@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -18,10 +17,12 @@ import (
 // where (the caller's address, without its port) and when (the server's
 // clock), so that its after-events record them; the server is told each
 // time. An app without a URL records nothing.
-func TestWritesRecordTheirOrigin(t *testing.T) {
+func TestWritesRecordTheirOrigin(t *testing.T) { forFronts(t, testWritesRecordTheirOrigin) }
+
+func testWritesRecordTheirOrigin(t *testing.T, f front) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC)
 	var told atomic.Int64
-	h := startHarness(t, func(_ *httptest.Server, server *httpapi.Server) {
+	h := startFrontHarness(t, f, httpapi.Limits{}, func(server *httpapi.Server) {
 		server.Now = func() time.Time { return now }
 		server.EventsRecorded = func() { told.Add(1) }
 	})

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"time"
 
@@ -17,6 +18,9 @@ type request struct {
 	// method is the request's method; path its decoded path; rawQuery
 	// its query, still escaped; remoteAddr the caller's host:port.
 	method, path, rawQuery, remoteAddr string
+	// remote is the caller's address on fasthttp, where remoteAddr is "":
+	// its string is made only when a call needs it.
+	remote net.Addr
 	// httpReq is the net/http request, whose body is read only once the
 	// call is let in (after authentication and rate limits, as Tencent
 	// checks). It is nil on fasthttp, whose server reads the body with the

@@ -225,7 +225,7 @@ func (s *Server) serve(r *request, c *call, now time.Time) error {
 		return tally.Errorf(tally.ErrEditionRequired, "%s needs the pro edition or above; app %d has %s",
 			c.cmd.name, c.app.SDKAppID, c.app.Edition)
 	}
-	c.now, c.at, c.remoteAddr = now.Unix(), now, r.remoteAddr
+	c.now, c.at, c.remoteAddr, c.remoteNet = now.Unix(), now, r.remoteAddr, r.remote
 	c.answer.ok()
 	// An app that records no event pays nothing for the feature: its
 	// calls carry no Origin, and the store records none.
@@ -233,7 +233,7 @@ func (s *Server) serve(r *request, c *call, now time.Time) error {
 	if !c.cmd.write || events == 0 {
 		return c.cmd.handle(s, c)
 	}
-	c.ctx = tally.WithOrigin(c.ctx, tally.Origin{Operator: c.identifier, ClientIP: clientIP(r.remoteAddr), Time: now, Events: events})
+	c.ctx = tally.WithOrigin(c.ctx, tally.Origin{Operator: c.identifier, ClientIP: c.clientIP(), Time: now, Events: events})
 	err = c.cmd.handle(s, c)
 	if err == nil && s.EventsRecorded != nil {
 		s.EventsRecorded()
