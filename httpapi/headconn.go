@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -39,6 +40,11 @@ type headConn struct {
 	head     []byte
 	readErr  error
 	hijacked atomic.Bool
+	// read says bytes of a request came since the connection last went
+	// idle, and answered that something was written since; Close reads
+	// them, perhaps from another goroutine (Shutdown closes idle
+	// connections), hence atomic.
+	read, answered atomic.Bool
 }
 
 func (c *headConn) Read(p []byte) (int, error) {
@@ -46,11 +52,34 @@ func (c *headConn) Read(p []byte) (int, error) {
 	if c.hijacked.Load() {
 		return n, err
 	}
+	if n > 0 && !c.read.Load() {
+		c.read.Store(true)
+	}
 	c.readErr = err
 	if room := c.max - len(c.head); n > 0 && room > 0 {
 		c.head = append(c.head, p[:min(n, room)]...)
 	}
 	return n, err
+}
+
+func (c *headConn) Write(p []byte) (int, error) {
+	if !c.answered.Load() {
+		c.answered.Store(true)
+	}
+	return c.Conn.Write(p)
+}
+
+// Close answers a request that got no answer before it closes: fasthttp
+// closes a connection whose input ends after nothing but line ends
+// ("\r", "\r\n") without a word, taking them for a sloppy client's
+// trailing bytes, and every request is promised an answer. net/http's
+// front refuses the same input.
+func (c *headConn) Close() error {
+	if c.read.Load() && !c.answered.Load() && !c.hijacked.Load() {
+		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do"))
+	}
+	return c.Conn.Close()
 }
 
 // full reports whether the head kept was cut at max.
@@ -66,6 +95,8 @@ func trackHead(nc net.Conn, state fasthttp.ConnState) {
 	switch state {
 	case fasthttp.StateIdle:
 		c.readErr = nil
+		c.read.Store(false)
+		c.answered.Store(false)
 		if cap(c.head) > 8<<10 {
 			// Give back what a large request grew, so that thousands
 			// of idle connections hold little.
