@@ -42,8 +42,9 @@ func (s *Server) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 	cmd := lookupCommandBytes(path)
 	// fasthttp recycles ctx and every byte slice it hands out once this
 	// handler returns, so what may outlive the call is copied: the query,
-	// whose values an Origin carries into the store, and the address. The
-	// body is only parsed, and fastjson copies what it parses.
+	// whose values an Origin carries into the store and the UserSig cache
+	// keeps. The body is only parsed, and fastjson copies what it parses;
+	// the address is the connection's own.
 	q := request{
 		// The call's context is not ctx, which fasthttp recycles; a REST
 		// call's own waits are bounded by the store and the callbacks.

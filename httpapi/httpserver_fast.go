@@ -19,9 +19,10 @@ import (
 
 // FastHTTPServer is the fasthttp front of a Server: the same API as
 // NewHTTPServer's, on github.com/valyala/fasthttp, which costs a call
-// less CPU than net/http. Serve it on a plain listener (or a TLS one): it
-// writes its own parse errors as envelopes (refuse), so it needs no
-// WrapListener.
+// less CPU than net/http. Serve it with Serve on a plain listener (or a
+// TLS one): it writes its own parse errors as envelopes (refuse), so it
+// needs no WrapListener; Serve's connections keep each request's head so
+// that the envelopes say what net/http's front says.
 type FastHTTPServer struct {
 	*fasthttp.Server
 	api *Server
@@ -41,9 +42,12 @@ type FastHTTPServer struct {
 //     is not counted.
 //   - IdleTimeout is fasthttp's.
 //   - MaxHeaderBytes is the connection's read buffer: a head that does not
-//     fit it is refused. ReduceMemoryUsage gives the buffer back while a
-//     connection is idle, so that thousands of idle connections hold
-//     little, as on net/http.
+//     fit it is refused (net/http allows 4 KiB of slack over it).
+//     ReduceMemoryUsage gives the buffer back while a connection is idle,
+//     so that thousands of idle connections hold little, as on net/http;
+//     without it each would pin 68 KiB. It costs a call about 2µs of CPU
+//     (tallybench load, get: 0.91× the fasthttp no-op with it, 0.95×
+//     without).
 //
 // As NewHTTPServer's, the server caps no connections: Concurrency is
 // fasthttp's cap, answered with 503 beyond it, and is set out of reach,
