@@ -24,7 +24,7 @@ import (
 // the adaptor's cost.
 func (s *Server) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 	if info, ok := checkFastHead(ctx); !ok {
-		writeRefusal(ctx, info)
+		writeRefusal(ctx, info, ctx.IsHead())
 		return
 	}
 	path := ctx.Path()
