@@ -24,7 +24,7 @@ import (
 // the adaptor's cost.
 func (s *Server) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
 	if info, ok := checkFastHead(ctx); !ok {
-		writeRefusal(ctx, info, ctx.IsHead())
+		writeRefusal(ctx, info)
 		return
 	}
 	path := ctx.Path()

@@ -77,8 +77,7 @@ func (c *headConn) Write(p []byte) (int, error) {
 func (c *headConn) Close() error {
 	if c.read.Load() && !c.answered.Load() && !c.hijacked.Load() {
 		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		// What came was line ends only, so no HEAD's.
-		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do", false))
+		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do"))
 	}
 	return c.Conn.Close()
 }

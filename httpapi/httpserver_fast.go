@@ -121,20 +121,18 @@ func refuse(lim Limits) func(ctx *fasthttp.RequestCtx, err error) {
 			return
 		}
 		ctx.Response.Reset()
-		writeRefusal(ctx, explainFastError(ctx, hc, err, lim), hc != nil && isHeadRequest(hc.head))
+		writeRefusal(ctx, explainFastError(ctx, hc, err, lim))
 	}
 }
 
 // writeRefusal answers a request that is refused before it is a call: HTTP
 // 200, an ErrBadHTTPRequest envelope saying info, and the connection
-// closed, as net/http's front answers what net/http refuses. To a HEAD,
-// which head says the request is, the answer is its head alone.
-func writeRefusal(ctx *fasthttp.RequestCtx, info string, head bool) {
+// closed, as net/http's front answers what net/http refuses.
+func writeRefusal(ctx *fasthttp.RequestCtx, info string) {
 	var a answer
 	a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: info})
 	ctx.Response.Header.SetContentType("application/json; charset=utf-8")
 	ctx.SetBody(a.end())
-	ctx.Response.SkipBody = head
 	ctx.SetConnectionClose()
 }
 

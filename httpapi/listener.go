@@ -112,7 +112,7 @@ func (c *conn) Read(p []byte) (int, error) {
 func (c *conn) Close() error {
 	if c.cutShort.Load() && !c.answered.Load() {
 		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do", isHeadRequest(c.head)))
+		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do"))
 	}
 	return c.Conn.Close()
 }

@@ -46,7 +46,7 @@ func (c *conn) replaceRefusal(p []byte) ([]byte, bool) {
 		return nil, false
 	}
 	info := explainRefusal(status, reason, c.head, len(c.head) >= c.headCap(), c.readErr, *c.lim)
-	return refusalAnswer(p[:len("HTTP/1.1")], info, isHeadRequest(c.head)), true
+	return refusalAnswer(p[:len("HTTP/1.1")], info), true
 }
 
 // parseRefusal reads the status line of a refusal: p must start with
@@ -68,18 +68,10 @@ func parseRefusal(p []byte) (status int, reason string, ok bool) {
 	return status, string(line), true
 }
 
-// isHeadRequest reports whether head, what a connection read of a request,
-// is a HEAD's, however malformed the rest: its client reads no body after
-// the answer's head, and would read one sent as the next answer.
-func isHeadRequest(head []byte) bool {
-	return bytes.HasPrefix(bytes.TrimLeft(head, "\r\n"), []byte("HEAD "))
-}
-
 // refusalAnswer is the HTTP 200 answer, with an ErrBadHTTPRequest envelope,
-// that replaces a refusal; to a HEAD it is the answer's head alone, as HTTP
-// asks. It keeps the connection's fate: net/http closes the connection
-// after every refusal, so the answer says so.
-func refusalAnswer(proto []byte, info string, head bool) []byte {
+// that replaces a refusal. It keeps the connection's fate: net/http closes
+// the connection after every refusal, so the answer says so.
+func refusalAnswer(proto []byte, info string) []byte {
 	var a answer
 	a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: info})
 	body := a.end()
@@ -90,9 +82,6 @@ func refusalAnswer(proto []byte, info string, head bool) []byte {
 	b = append(b, "\r\nConnection: close\r\nDate: "...)
 	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
 	b = append(b, "\r\n\r\n"...)
-	if head {
-		return b
-	}
 	return append(b, body...)
 }
 
