@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"context"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -119,10 +120,36 @@ var testFSes = []testFS{
 	}},
 	{"crashable-mem", func(t *testing.T, in *faulttest.Injector) (vfs.FS, string, func() vfs.FS) {
 		mem := vfs.NewCrashableMem()
-		return errorfs.Wrap(mem, in), "/db", func() vfs.FS {
+		g := &cloneGuard{FS: mem}
+		return errorfs.Wrap(g, in), "/db", func() vfs.FS {
+			g.mu.Lock()
+			defer g.mu.Unlock()
 			return mem.CrashClone(vfs.CrashCloneCfg{})
 		}
 	}},
+}
+
+// cloneGuard keeps a crashable MemFS's CrashClone from running inside its
+// Lock or ReuseForWrite. Each of those read-locks the MemFS's clone mutex
+// and then calls another method that read-locks it again (Create, Rename;
+// pebble v2.1.7's vfs/mem_fs.go), so a CrashClone that comes between the
+// two waits for the first and blocks the second: a deadlock, which a
+// store reopening after a fault met once while a fault test crashed it.
+type cloneGuard struct {
+	vfs.FS
+	mu sync.RWMutex
+}
+
+func (g *cloneGuard) Lock(name string) (io.Closer, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.FS.Lock(name)
+}
+
+func (g *cloneGuard) ReuseForWrite(oldname, newname string, category vfs.DiskWriteCategory) (vfs.File, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.FS.ReuseForWrite(oldname, newname, category)
 }
 
 func mustCreate(t *testing.T, s *Store, app uint32, id string, typ tally.GroupType) {
