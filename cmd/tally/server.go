@@ -179,9 +179,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		// requests and answers in the clear.
 		m.ln, scheme = tls.NewListener(m.ln, m.cert.config()), "https"
 	}
-	if cfg.HTTPFront != "fasthttp" {
-		m.ln = httpapi.WrapListener(m.ln, lim)
-	}
 	m.api = httpapi.NewServer(m.store, cfg.Apps, m.log)
 	m.api.SetStreamBudget(cfg.StreamBudget)
 	if err := m.joinBus(); err != nil {
@@ -195,6 +192,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		// (httpapi.NewFastHTTPServer), so its listener is not wrapped.
 		m.srv = httpapi.NewFastHTTPServer(m.api, m.log, lim)
 	} else {
+		m.ln = httpapi.WrapListener(m.ln, lim)
 		m.srv = httpapi.NewHTTPServer(m.api, m.log, lim)
 	}
 	m.running = cfg
