@@ -37,7 +37,7 @@ func (l *headListener) Accept() (net.Conn, error) {
 type headConn struct {
 	net.Conn
 	max      int
-	head     []byte
+	head     keptHead
 	readErr  error
 	hijacked atomic.Bool
 	// read says bytes of a request came since the connection last went
@@ -56,9 +56,7 @@ func (c *headConn) Read(p []byte) (int, error) {
 		c.read.Store(true)
 	}
 	c.readErr = err
-	if room := c.max - len(c.head); n > 0 && room > 0 {
-		c.head = append(c.head, p[:min(n, room)]...)
-	}
+	c.head.keep(p[:n], c.max)
 	return n, err
 }
 
@@ -97,13 +95,7 @@ func trackHead(nc net.Conn, state fasthttp.ConnState) {
 		c.readErr = nil
 		c.read.Store(false)
 		c.answered.Store(false)
-		if cap(c.head) > 8<<10 {
-			// Give back what a large request grew, so that thousands
-			// of idle connections hold little.
-			c.head = nil
-		} else {
-			c.head = c.head[:0]
-		}
+		c.head.reset()
 	case fasthttp.StateHijacked:
 		c.hijacked.Store(true)
 	}

@@ -40,6 +40,30 @@ func (l *listener) Accept() (net.Conn, error) {
 	return &conn{Conn: c, lim: &l.lim}, nil
 }
 
+// keptHead is the start of a request as its connection read it, kept so
+// that a refusal of the request can say what was wrong with it. Both
+// fronts' connections keep one (conn here, headConn on fasthttp).
+type keptHead []byte
+
+// keep adds what a read brought, until max bytes are kept: only a
+// request's first bytes are ever needed, and the bound keeps a large body
+// from costing more than one small copy.
+func (h *keptHead) keep(p []byte, max int) {
+	if room := max - len(*h); len(p) > 0 && room > 0 {
+		*h = append(*h, p[:min(len(p), room)]...)
+	}
+}
+
+// reset empties h for the next request, and gives back what a large
+// request grew, so that thousands of idle connections hold little.
+func (h *keptHead) reset() {
+	if cap(*h) > 8<<10 {
+		*h = nil
+	} else {
+		*h = (*h)[:0]
+	}
+}
+
 // conn keeps what it has read of the current request's head, so that when
 // net/http refuses the request the answer can say what was wrong with it:
 // net/http's own answer mostly says only "400 Bad Request".
@@ -57,7 +81,7 @@ type conn struct {
 	// handler writes, but the handler's answers never take the refusal
 	// path, and net/http waits for that read to end before it calls the
 	// hook or reads again.
-	head []byte
+	head keptHead
 	// readErr is the error of the last read, which tells a head that
 	// net/http refused because it was cut short by a timeout or by the
 	// client's end of input from one that arrived whole but malformed.
@@ -87,16 +111,12 @@ type conn struct {
 // head as too large.
 func (c *conn) headCap() int { return c.lim.MaxHeaderBytes + 4<<10 }
 
-// Read keeps a copy of what it reads until headCap bytes are kept. Only a
-// request's first bytes are ever needed; the bound keeps a large body from
-// costing more than one small copy.
+// Read keeps a copy of what it reads until headCap bytes are kept.
 func (c *conn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.readErr = err
-	if n > 0 && !c.hijacked {
-		if room := c.headCap() - len(c.head); room > 0 {
-			c.head = append(c.head, p[:min(n, room)]...)
-		}
+	if !c.hijacked {
+		c.head.keep(p[:n], c.headCap())
 	}
 	if err == io.EOF && len(c.head) > 0 && !c.hijacked && !bytes.Contains(c.head, []byte("\r\n\r\n")) {
 		c.cutShort.Store(true)
@@ -169,13 +189,7 @@ func trackRequestStart(c net.Conn, state http.ConnState) {
 		hc.handled.Store(false)
 		hc.answered.Store(false)
 		hc.cutShort.Store(false)
-		if cap(hc.head) > 8<<10 {
-			// Give back what a large request grew, so that thousands of
-			// idle connections hold little.
-			hc.head = nil
-		} else {
-			hc.head = hc.head[:0]
-		}
+		hc.head.reset()
 	}
 }
 
