@@ -3,6 +3,7 @@ package pebble
 import (
 	"bytes"
 	"hash/maphash"
+	"slices"
 	"unsafe"
 
 	"github.com/tallyserver/tally"
@@ -108,15 +109,32 @@ func entrySize(key []byte, n int) int { return slotOverhead + len(key) + n }
 // get returns the Seq and counters cached at key, which the caller must
 // not change.
 func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
+	seq, cs, _, ok := c.lookup(key)
+	return seq, cs, ok
+}
+
+// getOwned is get for a caller that keeps the counters: it copies them
+// only when the cache hands them out shared (last), not when it has just
+// decoded them.
+func (c *counterCache) getOwned(key []byte) (uint64, []tally.Counter, bool) {
+	seq, cs, shared, ok := c.lookup(key)
+	if shared {
+		cs = slices.Clone(cs)
+	}
+	return seq, cs, ok
+}
+
+// lookup returns what get does, and whether the counters are shared.
+func (c *counterCache) lookup(key []byte) (seq uint64, cs []tally.Counter, shared, ok bool) {
 	i, ok := c.find(key)
 	if !ok {
 		c.misses++
-		return 0, nil, false
+		return 0, nil, false, false
 	}
 	c.hits++
 	c.touch(i)
 	if c.last != nil && c.lastSlot == i {
-		return c.lastSeq, c.last, true
+		return c.lastSeq, c.last, true, true
 	}
 	s := &c.slots[i]
 	rec := c.arena[s.off+s.keyLen : s.off+s.keyLen+s.recLen]
@@ -125,7 +143,7 @@ func (c *counterCache) get(key []byte) (uint64, []tally.Counter, bool) {
 		// The cache holds only records it encoded itself.
 		panic("pebble: corrupt counter cache: " + err.Error())
 	}
-	return seq, cs, true
+	return seq, cs, false, true
 }
 
 // put caches the Seq and counters at key, with the group's type t, or the

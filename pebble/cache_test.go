@@ -110,7 +110,7 @@ func TestCounterCacheRecords(t *testing.T) {
 			if !bytes.Equal(rec, encodeCounters(seqs[key], cs)) {
 				t.Fatalf("round %d: put returned %x, want %x", round, rec, encodeCounters(seqs[key], cs))
 			}
-			want[key] = cs
+			want[key] = slices.Clone(cs) // apart from what the cache may share
 		}
 		if cc.bytes > limit && cc.len() > 1 {
 			t.Fatalf("round %d: %d bytes over the limit of %d with %d entries", round, cc.bytes, limit, cc.len())
@@ -126,6 +126,15 @@ func TestCounterCacheRecords(t *testing.T) {
 			seq, cs, ok := cc.get([]byte(k))
 			if !ok || seq != seqs[k] || !slices.Equal(cs, want[k]) {
 				t.Fatalf("round %d: get(%s) = %d %v %v, want %d %v", round, k, seq, cs, ok, seqs[k], want[k])
+			}
+			// What getOwned returns is the caller's to change: the
+			// next get must not see the change.
+			seq, cs, ok = cc.getOwned([]byte(k))
+			if !ok || seq != seqs[k] || !slices.Equal(cs, want[k]) {
+				t.Fatalf("round %d: getOwned(%s) = %d %v %v, want %d %v", round, k, seq, cs, ok, seqs[k], want[k])
+			}
+			for i := range cs {
+				cs[i].Value++
 			}
 		}
 	}

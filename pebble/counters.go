@@ -52,17 +52,15 @@ func (s *Store) counterState(app uint32, id string) (uint64, []tally.Counter, er
 	l := s.groupLatch(app, id)
 	err := s.under(func() (_ *pebble.Batch, err error) {
 		key := groupKey(tagCount, app, id)
-		cseq, cached, ok := l.cache.get(key)
-		if !ok {
+		var ok bool
+		if seq, cur, ok = l.cache.getOwned(key); !ok {
 			if seq, cur, err = s.counters(app, id); err != nil {
 				return nil, err
 			}
 			// The cache keeps a copy of what it is given, and the
 			// caller owns what it gets.
 			l.cache.put(key, seq, cur, false, "", s.cacheShare)
-			return nil, nil
 		}
-		seq, cur = cseq, slices.Clone(cached)
 		return nil, nil
 	}, l)
 	if err != nil {
