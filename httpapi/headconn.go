@@ -38,6 +38,7 @@ type headConn struct {
 	net.Conn
 	max      int
 	head     keptHead
+	ahead    readAhead
 	readErr  error
 	hijacked atomic.Bool
 	// read says bytes of a request came since the connection last went
@@ -75,7 +76,8 @@ func (c *headConn) Write(p []byte) (int, error) {
 func (c *headConn) Close() error {
 	if c.read.Load() && !c.answered.Load() && !c.hijacked.Load() {
 		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do"))
+		// What came was line ends only, so no HEAD's.
+		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do", false))
 	}
 	return c.Conn.Close()
 }
@@ -95,7 +97,7 @@ func trackHead(nc net.Conn, state fasthttp.ConnState) {
 		c.readErr = nil
 		c.read.Store(false)
 		c.answered.Store(false)
-		c.head.reset()
+		c.ahead.next(&c.head)
 	case fasthttp.StateHijacked:
 		c.hijacked.Store(true)
 	}

@@ -127,12 +127,17 @@ func refuse(lim Limits) func(ctx *fasthttp.RequestCtx, err error) {
 
 // writeRefusal answers a request that is refused before it is a call: HTTP
 // 200, an ErrBadHTTPRequest envelope saying info, and the connection
-// closed, as net/http's front answers what net/http refuses.
+// closed, as net/http's front answers what net/http refuses; to a HEAD,
+// as the net/http front tells one (readAhead.refusedHEAD), the answer's
+// head alone.
 func writeRefusal(ctx *fasthttp.RequestCtx, info string) {
 	var a answer
 	a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: info})
 	ctx.Response.Header.SetContentType("application/json; charset=utf-8")
 	ctx.SetBody(a.end())
+	if hc, ok := ctx.Conn().(*headConn); ok {
+		ctx.Response.SkipBody = hc.ahead.refusedHEAD(hc.head)
+	}
 	ctx.SetConnectionClose()
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -64,6 +65,64 @@ func (h *keptHead) reset() {
 	}
 }
 
+// readAhead remembers, across a connection's requests, the head kept for
+// the last request that brought any bytes, and how many requests have
+// ended since it began: a pipelined request comes in the read-ahead of an
+// earlier one's read, without a read of its own, so its head is there.
+type readAhead struct {
+	prev keptHead
+	// done counts the requests that ended since prev began; -1 when prev
+	// was too large to keep.
+	done int
+}
+
+// next is called as a request ends, with the head kept for it, which it
+// takes over and empties.
+func (r *readAhead) next(head *keptHead) {
+	switch {
+	case len(*head) == 0:
+		if r.done >= 0 {
+			r.done++
+		}
+	case cap(*head) > 8<<10:
+		// Not kept while the connection idles, as reset would not.
+		*head, r.prev, r.done = nil, nil, -1
+	default:
+		r.prev, *head, r.done = *head, r.prev, 1
+	}
+	head.reset()
+}
+
+// refusedHEAD reports whether the request a refusal answers, whose head
+// kept since it began is head, is a HEAD as Go's own parser reads it
+// (http.ReadRequest): its client reads no body after the answer's head,
+// and would read one sent as the next answer. A head that parses as no
+// request is no HEAD, as a cut-short one is not to a client still sending
+// it. An empty head is a pipelined request's: the one after the done
+// requests in prev.
+func (r *readAhead) refusedHEAD(head []byte) bool {
+	src, skip := head, 0
+	if len(head) == 0 {
+		if r.done < 0 {
+			return false
+		}
+		src, skip = r.prev, r.done
+	}
+	br := bufio.NewReader(bytes.NewReader(src))
+	for i := 0; ; i++ {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return false
+		}
+		if i == skip {
+			return req.Method == http.MethodHead
+		}
+		if _, err := io.Copy(io.Discard, req.Body); err != nil {
+			return false
+		}
+	}
+}
+
 // conn keeps what it has read of the current request's head, so that when
 // net/http refuses the request the answer can say what was wrong with it:
 // net/http's own answer mostly says only "400 Bad Request".
@@ -82,6 +141,9 @@ type conn struct {
 	// path, and net/http waits for that read to end before it calls the
 	// hook or reads again.
 	head keptHead
+	// ahead holds the heads of earlier requests that a pipelined one
+	// may have come with; the same goroutines touch it as head.
+	ahead readAhead
 	// readErr is the error of the last read, which tells a head that
 	// net/http refused because it was cut short by a timeout or by the
 	// client's end of input from one that arrived whole but malformed.
@@ -132,7 +194,8 @@ func (c *conn) Read(p []byte) (int, error) {
 func (c *conn) Close() error {
 	if c.cutShort.Load() && !c.answered.Load() {
 		c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do"))
+		// A head cut short is no HEAD yet to the client still sending it.
+		c.Conn.Write(refusalAnswer([]byte("HTTP/1.1"), "the request ends before its headers do", false))
 	}
 	return c.Conn.Close()
 }
@@ -189,7 +252,7 @@ func trackRequestStart(c net.Conn, state http.ConnState) {
 		hc.handled.Store(false)
 		hc.answered.Store(false)
 		hc.cutShort.Store(false)
-		hc.head.reset()
+		hc.ahead.next(&hc.head)
 	}
 }
 

@@ -46,7 +46,7 @@ func (c *conn) replaceRefusal(p []byte) ([]byte, bool) {
 		return nil, false
 	}
 	info := explainRefusal(status, reason, c.head, len(c.head) >= c.headCap(), c.readErr, *c.lim)
-	return refusalAnswer(p[:len("HTTP/1.1")], info), true
+	return refusalAnswer(p[:len("HTTP/1.1")], info, c.ahead.refusedHEAD(c.head)), true
 }
 
 // parseRefusal reads the status line of a refusal: p must start with
@@ -69,9 +69,11 @@ func parseRefusal(p []byte) (status int, reason string, ok bool) {
 }
 
 // refusalAnswer is the HTTP 200 answer, with an ErrBadHTTPRequest envelope,
-// that replaces a refusal. It keeps the connection's fate: net/http closes
-// the connection after every refusal, so the answer says so.
-func refusalAnswer(proto []byte, info string) []byte {
+// that replaces a refusal; to a HEAD (head) it is the answer's head alone,
+// as HTTP asks, where net/http's own refusal has a body. It keeps the
+// connection's fate: net/http closes the connection after every refusal,
+// so the answer says so.
+func refusalAnswer(proto []byte, info string, head bool) []byte {
 	var a answer
 	a.fail(&tally.Error{Code: tally.ErrBadHTTPRequest, Info: info})
 	body := a.end()
@@ -82,6 +84,9 @@ func refusalAnswer(proto []byte, info string) []byte {
 	b = append(b, "\r\nConnection: close\r\nDate: "...)
 	b = time.Now().UTC().AppendFormat(b, http.TimeFormat)
 	b = append(b, "\r\n\r\n"...)
+	if head {
+		return b
+	}
 	return append(b, body...)
 }
 
