@@ -73,8 +73,16 @@ func CheckCounterKey(field, key string) error {
 func ApplyCounters(cur []Counter, mode Mode, items []Counter) (next, out []Counter, err error) {
 	next = slices.Clone(cur)
 	out = make([]Counter, len(items))
+	at := 0 // where the item after the last one would be, were items sorted
 	for i, it := range items {
-		j, found := slices.BinarySearchFunc(next, it.Key, func(c Counter, k string) int { return strings.Compare(c.Key, k) })
+		// Clients mostly send a group's keys in one order, the stored
+		// one among them, so the key after the last is tried before a
+		// search: a 20-key update in order makes 20 comparisons, not 90.
+		j, found := at, at < len(next) && next[at].Key == it.Key
+		if !found {
+			j, found = slices.BinarySearchFunc(next, it.Key, func(c Counter, k string) int { return strings.Compare(c.Key, k) })
+		}
+		at = j + 1
 		var old int64
 		if found {
 			old = next[j].Value

@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -18,6 +19,8 @@ func TestApplyCounters(t *testing.T) {
 	}{
 		{"set new and old", ModeSet, []Counter{{"b", 5}, {"a", -1}},
 			[]Counter{{"a", -1}, {"b", 5}, {"c", math.MaxInt64}}, []Counter{{"b", 5}, {"a", -1}}, OK},
+		{"set in order, a new key among old", ModeSet, []Counter{{"a", 2}, {"b", 3}, {"c", 4}},
+			[]Counter{{"a", 2}, {"b", 3}, {"c", 4}}, []Counter{{"a", 2}, {"b", 3}, {"c", 4}}, OK},
 		{"increase missing starts at 0", ModeIncrease, []Counter{{"z", 3}},
 			[]Counter{{"a", 1}, {"c", math.MaxInt64}, {"z", 3}}, []Counter{{"z", 3}}, OK},
 		{"decrease below zero", ModeDecrease, []Counter{{"a", 3}},
@@ -70,5 +73,35 @@ func TestSelectAndRemove(t *testing.T) {
 	}
 	if len(all) != 3 || all[1].Key != "b" {
 		t.Errorf("inputs changed: %v", all)
+	}
+}
+
+// BenchmarkApplyCounters measures an update of a group's counters: one hot
+// key, and the twenty keys of a full group given in their stored order and
+// in reverse.
+func BenchmarkApplyCounters(b *testing.B) {
+	var full []Counter
+	for i := range MaxCountersPerGroup {
+		full = append(full, Counter{Key: fmt.Sprintf("key%02d", i), Value: int64(i)})
+	}
+	reversed := slices.Clone(full)
+	slices.Reverse(reversed)
+	for _, c := range []struct {
+		name  string
+		cur   []Counter
+		items []Counter
+	}{
+		{"1-key", full[:1], full[:1]},
+		{"20-keys-in-order", full, full},
+		{"20-keys-reversed", full, reversed},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := ApplyCounters(c.cur, ModeIncrease, c.items); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
