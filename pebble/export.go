@@ -89,6 +89,41 @@ func exportGroup(snap *pebble.Snapshot, e *tally.GroupExport, id string, t int) 
 	return err
 }
 
+// ExportEvents calls fn with every event of the outbox, lowest ID first,
+// so that a move to another backend takes the callbacks not yet delivered
+// with it, under the IDs their handlers may already have seen. fn owns
+// what it is given. ExportEvents stops at fn's first error and returns it.
+func (s *Store) ExportEvents(fn func(tally.Event) error) error {
+	return s.snapshot(func(snap *pebble.Snapshot) error {
+		it, err := snap.NewIter(&pebble.IterOptions{LowerBound: []byte{tagOutbox}, UpperBound: outboxEnd})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for it.First(); it.Valid(); it.Next() {
+			ev, err := eventAt(it)
+			if err != nil {
+				return err
+			}
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		return it.Error()
+	})
+}
+
+// LastEventID returns the ID of the last event the store has recorded, or
+// 0 when it has recorded none, for a move to another backend to number
+// the events that follow above it. The store keeps no record of an ID
+// apart from its event: on opening, it counts from the newest event left
+// in the outbox, so once a delivered event is deleted, its ID is known
+// only to the process that recorded it, and a store reopened with an
+// empty outbox answers 0.
+func (s *Store) LastEventID() uint64 {
+	return s.lastEvent.Load()
+}
+
 // Apps returns the sdkappids of the apps that hold groups, ascending.
 func (s *Store) Apps() ([]uint32, error) {
 	var apps []uint32

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tallyserver/tally"
 	"github.com/tallyserver/tally/pebble"
@@ -125,5 +126,87 @@ func TestExportEmpty(t *testing.T) {
 	s.Close()
 	if err := s.Export(func(*tally.GroupExport) error { return nil }); err == nil {
 		t.Error("Export of a closed store succeeded")
+	}
+}
+
+// TestExportEvents records five events, deletes some, and exports the
+// outbox of the reopened store: the events left, lowest ID first, as
+// Events returns them, and as LastEventID the newest left, since the store
+// keeps no ID apart from its event.
+func TestExportEvents(t *testing.T) {
+	tests := []struct {
+		name     string
+		delete   []int // indexes of the recorded events
+		wantLeft []int
+		wantLast int // index of the event whose ID LastEventID is, -1 for 0
+	}{
+		{"none recorded", nil, nil, -1},
+		{"none delivered", []int{}, []int{0, 1, 2, 3, 4}, 4},
+		{"oldest delivered", []int{0, 1, 3}, []int{2, 4}, 4},
+		{"newest delivered", []int{3, 4}, []int{0, 1, 2}, 2},
+		{"all delivered", []int{0, 1, 2, 3, 4}, nil, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			s, err := pebble.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recorded []tally.Event
+			if tt.delete != nil {
+				octx := tally.WithOrigin(ctx, tally.Origin{Operator: "admin", ClientIP: "192.0.2.1", Time: time.UnixMilli(1700000000123), Events: tally.AllEvents})
+				g := &tally.Group{ID: "g", Type: tally.GroupPublic, Name: "g", InfoSeq: 1}
+				if err := s.CreateGroup(octx, 1, g, nil); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 4 {
+					if _, err := s.UpdateCounters(octx, 1, "g", tally.ModeSet, []tally.Counter{{Key: "k", Value: int64(i)}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if recorded, err = s.Events(ctx, 100); err != nil || len(recorded) != 5 {
+					t.Fatalf("Events = %d events, %v; want 5", len(recorded), err)
+				}
+				var ids []uint64
+				for _, i := range tt.delete {
+					ids = append(ids, recorded[i].ID)
+				}
+				if err := s.DeleteEvents(ctx, ids); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			s, err = pebble.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var got []tally.Event
+			if err := s.ExportEvents(func(ev tally.Event) error {
+				got = append(got, ev)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var want []tally.Event
+			for _, i := range tt.wantLeft {
+				want = append(want, recorded[i])
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("ExportEvents gave\n%+v\nwant\n%+v", got, want)
+			}
+			var wantLast uint64
+			if tt.wantLast >= 0 {
+				wantLast = recorded[tt.wantLast].ID
+			}
+			if last := s.LastEventID(); last != wantLast {
+				t.Errorf("LastEventID = %d, want %d", last, wantLast)
+			}
+		})
 	}
 }

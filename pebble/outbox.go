@@ -99,6 +99,18 @@ func decodeEvent(id uint64, v []byte) (tally.Event, error) {
 	return ev, nil
 }
 
+// eventAt decodes the outbox entry it is at.
+func eventAt(it *pebble.Iterator) (tally.Event, error) {
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return tally.Event{}, err
+	}
+	if len(it.Key()) != 9 {
+		return tally.Event{}, errCorrupt
+	}
+	return decodeEvent(binary.BigEndian.Uint64(it.Key()[1:]), v)
+}
+
 // Events implements tally.Outbox. It reads the oldest events in one view,
 // then waits for a barrier, so that none it returns is a write that a
 // crash could take back.
@@ -114,16 +126,7 @@ func (s *Store) Events(ctx context.Context, limit int) ([]tally.Event, error) {
 	}
 	var out []tally.Event
 	for it.First(); it.Valid() && len(out) < limit; it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			it.Close()
-			return nil, err
-		}
-		if len(it.Key()) != 9 {
-			it.Close()
-			return nil, errCorrupt
-		}
-		ev, err := decodeEvent(binary.BigEndian.Uint64(it.Key()[1:]), v)
+		ev, err := eventAt(it)
 		if err != nil {
 			it.Close()
 			return nil, err
