@@ -224,7 +224,8 @@ func (c *groupColumnsOf) args() []any {
 }
 
 // importError says which rule an import broke when the database refused a
-// row as a duplicate: a group id or creation number in use in its app.
+// row as a duplicate: a group id or creation number in use in its app, or
+// an event id in use in the outbox.
 func importError(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "23505" {
@@ -235,6 +236,8 @@ func importError(err error) error {
 		return fmt.Errorf("%w: a group id is in use in its app already: %w", errImport, err)
 	case "tally_groups_by_seq":
 		return fmt.Errorf("%w: a group's creation number is in use in its app already: %w", errImport, err)
+	case "tally_outbox_pkey":
+		return fmt.Errorf("%w: an event id is in the outbox already: %w", errImport, err)
 	}
 	return err
 }

@@ -78,28 +78,35 @@ func (s *Store) Events(ctx context.Context, limit int) ([]tally.Event, error) {
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, app, t int64
-			var kind int16
-			var group, ip, body []byte
-			if err := rows.Scan(&id, &app, &group, &kind, &ip, &t, &body); err != nil {
-				return err
-			}
-			if id <= 0 || app < 0 || app > math.MaxUint32 || kind <= 0 || tally.EventKind(kind).Command() == "" {
-				return errCorrupt
-			}
-			out = append(out, tally.Event{
-				ID: uint64(id), App: uint32(app), GroupID: string(group), Kind: tally.EventKind(kind),
-				ClientIP: string(ip), Time: t, Body: body,
-			})
-		}
-		return rows.Err()
+		out, err = scanEvents(rows, out)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// scanEvents appends to out the events of rows, which select the columns
+// id, app, group_id, kind, client_ip, time, body, and closes rows.
+func scanEvents(rows pgx.Rows, out []tally.Event) ([]tally.Event, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var id, app, t int64
+		var kind int16
+		var group, ip, body []byte
+		if err := rows.Scan(&id, &app, &group, &kind, &ip, &t, &body); err != nil {
+			return out, err
+		}
+		if id <= 0 || app < 0 || app > math.MaxUint32 || kind <= 0 || tally.EventKind(kind).Command() == "" {
+			return out, errCorrupt
+		}
+		out = append(out, tally.Event{
+			ID: uint64(id), App: uint32(app), GroupID: string(group), Kind: tally.EventKind(kind),
+			ClientIP: string(ip), Time: t, Body: body,
+		})
+	}
+	return out, rows.Err()
 }
 
 // DeleteEvents implements tally.Outbox.
