@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +29,11 @@ import (
 // per group, and small enough that nothing waits long on its locks. A
 // group with more members than that goes alone.
 const batchRows = 5000
+
+// batchEventBytes bounds one import transaction of events by their bodies
+// as well, since one event may name every member of a group: some
+// megabytes. An event bigger than that goes alone.
+const batchEventBytes = 8 << 20
 
 // migrateCmd copies the embedded store of a data dir, which no server has
 // open, into an empty PostgreSQL database, and then checks the copy
@@ -74,14 +81,18 @@ func migrateCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("copy: %w\nThe database holds part of the copy: drop it, or give migrate a new one, before trying again", err)
 	}
-	fmt.Fprintf(stdout, "copied %d groups, %d members and %d counters in %v; checking the copy\n",
-		n.groups, n.members, n.counters, time.Since(start).Round(time.Millisecond))
+	ev, err := copyOutbox(ctx, src, dst, batchRows, batchEventBytes)
+	if err != nil {
+		return fmt.Errorf("copy the outbox: %w\nThe database holds part of the copy: drop it, or give migrate a new one, before trying again", err)
+	}
+	fmt.Fprintf(stdout, "copied %d groups, %d members and %d counters, and %d callbacks not yet delivered, in %v; checking the copy\n%v\n",
+		n.groups, n.members, n.counters, ev.n, time.Since(start).Round(time.Millisecond), ev)
 
 	start = time.Now()
 	if err := verify(ctx, src, dst, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "checked in %v: every group, member and counter is in the database as it is in the store, in the same order\n",
+	fmt.Fprintf(stdout, "checked in %v: every group, member, counter and undelivered callback is in the database as it is in the store, in the same order\n",
 		time.Since(start).Round(time.Millisecond))
 	if _, err := os.Stat(filepath.Join(*from, datadir.DevAppFile)); err == nil {
 		fmt.Fprintf(stdout, "\nThe data dir holds the development app (%s), which stays there; serve it from the database with:\n"+
@@ -108,13 +119,21 @@ func openSource(from string) (*pebble.Store, error) {
 	return s, err
 }
 
-// mustBeEmpty refuses a database that holds groups: what migrate checks
-// afterwards is then the copy alone, and no app's groups interleave with
-// the copied ones.
+// mustBeEmpty refuses a database that holds groups or after-events: what
+// migrate checks afterwards is then the copy alone, no app's groups
+// interleave with the copied ones, and no event there has an id that a
+// copied one needs.
 func mustBeEmpty(ctx context.Context, dst *postgres.Store) error {
 	apps, err := dst.Apps(ctx)
-	if err != nil || len(apps) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(apps) == 0 {
+		evs, err := dst.Events(ctx, 1)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		return fmt.Errorf("PostgreSQL %s already holds callbacks not yet delivered; migrate copies into a database that holds none: give it a new one", dst)
 	}
 	total := 0
 	for _, app := range apps {
@@ -158,9 +177,66 @@ func copyStore(ctx context.Context, src *pebble.Store, dst *postgres.Store, batc
 	return n, err
 }
 
-// verify compares every app that either store holds, and prints what it
-// finds; it fails when any differs.
+// copiedEvents tells what copyOutbox copied: how many events, their
+// lowest and highest ids, and the id above which new ones are numbered.
+type copiedEvents struct {
+	n           int
+	first, last uint64
+	above       uint64
+}
+
+// String says what a handler that remembers EventIds will see.
+func (c copiedEvents) String() string {
+	if c.n == 0 {
+		return fmt.Sprintf("the EventIds of new callbacks continue above %d", c.above)
+	}
+	return fmt.Sprintf("the callbacks keep their EventIds, %d to %d, and those of new ones continue above %d", c.first, c.last, c.above)
+}
+
+// copyOutbox copies the outbox of src into dst with the events' ids, in
+// transactions of at most batch events and about batchBytes of bodies,
+// and has dst number new events above every id src has given that it
+// still knows (pebble.Store.LastEventID).
+func copyOutbox(ctx context.Context, src *pebble.Store, dst *postgres.Store, batch, batchBytes int) (copiedEvents, error) {
+	c := copiedEvents{above: src.LastEventID()}
+	var evs []tally.Event
+	size := 0
+	flush := func() error {
+		err := dst.ImportEvents(ctx, evs, c.above)
+		evs, size = evs[:0], 0
+		return err
+	}
+	err := src.ExportEvents(func(e tally.Event) error {
+		if c.n == 0 {
+			c.first = e.ID
+		}
+		c.n++
+		c.last, c.above = e.ID, max(c.above, e.ID)
+		evs = append(evs, e)
+		size += len(e.Body)
+		if len(evs) >= batch || size >= batchBytes {
+			return flush()
+		}
+		return nil
+	})
+	// A last call even without events moves dst's ids above c.above.
+	if err == nil && (len(evs) > 0 || c.n == 0) {
+		err = flush()
+	}
+	return c, err
+}
+
+// verify compares every app that either store holds, and their outboxes,
+// and prints what it finds; it fails when any differs.
 func verify(ctx context.Context, src *pebble.Store, dst *postgres.Store, stdout io.Writer) error {
+	if err := verifyApps(ctx, src, dst, stdout); err != nil {
+		return err
+	}
+	return verifyOutbox(ctx, src, dst, stdout)
+}
+
+// verifyApps compares every app that either store holds.
+func verifyApps(ctx context.Context, src *pebble.Store, dst *postgres.Store, stdout io.Writer) error {
 	apps, err := src.Apps()
 	if err != nil {
 		return err
@@ -195,4 +271,69 @@ func verify(ctx context.Context, src *pebble.Store, dst *postgres.Store, stdout 
 		return fmt.Errorf("the copy differs from the store in %d of %d apps (above); drop the database before trying again", bad, len(apps))
 	}
 	return nil
+}
+
+// verifyOutbox compares the outboxes of the two stores by a sum of every
+// event, id and all, in id order: outboxes hold the callbacks not yet
+// delivered, few enough that a difference is worth no more than saying so.
+func verifyOutbox(ctx context.Context, src *pebble.Store, dst *postgres.Store, stdout io.Writer) error {
+	a, err := sumEvents(src.ExportEvents)
+	if err != nil {
+		return fmt.Errorf("check the outbox: %w", err)
+	}
+	b, err := sumEvents(func(fn func(tally.Event) error) error { return dst.ExportEvents(ctx, fn) })
+	if err != nil {
+		return fmt.Errorf("check the outbox: %w", err)
+	}
+	if a == b {
+		fmt.Fprintf(stdout, "outbox: %v: the same in both\n", a)
+		return nil
+	}
+	fmt.Fprintf(stdout, "outbox DIFFERS\n  store:    %v\n  database: %v\n", a, b)
+	return errors.New("the copy's outbox differs from the store's (above); drop the database before trying again")
+}
+
+// eventSum sums up an outbox: how many events, the lowest and highest ids,
+// and a SHA-256 of every event in id order.
+type eventSum struct {
+	n           int
+	first, last uint64
+	sha         [sha256.Size]byte
+}
+
+func (s eventSum) String() string {
+	if s.n == 0 {
+		return "no events"
+	}
+	return fmt.Sprintf("%d events, EventIds %d to %d, sha256 %x", s.n, s.first, s.last, s.sha[:8])
+}
+
+// sumEvents sums up the events that export gives.
+func sumEvents(export func(func(tally.Event) error) error) (eventSum, error) {
+	var s eventSum
+	h := sha256.New()
+	var buf []byte
+	err := export(func(e tally.Event) error {
+		if s.n == 0 {
+			s.first = e.ID
+		}
+		s.n++
+		s.last = e.ID
+		buf = binary.BigEndian.AppendUint64(buf[:0], e.ID)
+		buf = binary.BigEndian.AppendUint32(buf, e.App)
+		buf = append(buf, byte(e.Kind))
+		buf = binary.BigEndian.AppendUint64(buf, uint64(e.Time))
+		// Each variable field after its length, so that no two events
+		// sum alike by moving bytes from one field to the next.
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(e.GroupID)))
+		buf = append(buf, e.GroupID...)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(e.ClientIP)))
+		buf = append(buf, e.ClientIP...)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(e.Body)))
+		h.Write(buf)
+		h.Write(e.Body)
+		return nil
+	})
+	h.Sum(s.sha[:0])
+	return s, err
 }
