@@ -10,13 +10,13 @@ import (
 	"github.com/tallyserver/tally"
 )
 
-// Export and Apps read the whole store, for moving its data to another
-// backend (tally migrate), which runs them on a store no server has open.
-// Each reads one snapshot, made durable before anything is returned by a
-// barrier, as JoinedGroups's is: so they may run on a serving store too,
-// show it as of one moment, and show nothing that a crash could take
-// back. While they run, the store cannot be closed, nor reopen after a
-// storage fault.
+// Export, ExportEvents and Apps read the whole store, for moving its data
+// to another backend (tally migrate), which runs them on a store no server
+// has open. Each reads one snapshot, made durable before anything is
+// returned by a barrier, as JoinedGroups's is: so they may run on a
+// serving store too, show it as of one moment, and show nothing that a
+// crash could take back. While they run, the store cannot be closed, nor
+// reopen after a storage fault.
 
 // Export calls fn with every group the store holds, with its members and
 // counters: app by app in ascending sdkappid, each app's groups in
