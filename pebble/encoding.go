@@ -21,6 +21,8 @@ import (
 //	tagJoined app len(account) account joinTime(8, BE, sign bit flipped) groupID
 //	                                       -> type index byte, flags, member record
 //	tagFormat                              -> format of the stored records
+//	tagOutbox id(8, BE)                    -> after-event (outbox.go)
+//	tagOutboxMark                          -> greatest event ID handed out when events were last deleted
 //
 // A group's id is the rest of its key, so ids need no escaping; where
 // something follows the id, 0x00 ends it, which no id holds (ids are
@@ -46,6 +48,9 @@ const (
 	tagJoined byte = 7
 	tagFormat byte = 8
 	tagOutbox byte = 9
+	// tagOutboxMark sorts after the outbox, whose scans end at
+	// tagOutbox+1 and would take it for a corrupt event.
+	tagOutboxMark byte = 10
 )
 
 func appKey(app uint32) []byte {

@@ -115,11 +115,10 @@ func (s *Store) ExportEvents(fn func(tally.Event) error) error {
 
 // LastEventID returns the ID of the last event the store has recorded, or
 // 0 when it has recorded none, for a move to another backend to number
-// the events that follow above it. The store keeps no record of an ID
-// apart from its event: on opening, it counts from the newest event left
-// in the outbox, so once a delivered event is deleted, its ID is known
-// only to the process that recorded it, and a store reopened with an
-// empty outbox answers 0.
+// the events that follow above it. A store reopened knows it from the
+// newest event left in its outbox and the mark that deleting delivered
+// ones leaves (outbox.go); a store written by a release before that mark
+// forgot the IDs of the events it delivered then.
 func (s *Store) LastEventID() uint64 {
 	return s.lastEvent.Load()
 }

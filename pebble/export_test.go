@@ -131,8 +131,8 @@ func TestExportEmpty(t *testing.T) {
 
 // TestExportEvents records five events, deletes some, and exports the
 // outbox of the reopened store: the events left, lowest ID first, as
-// Events returns them, and as LastEventID the newest left, since the store
-// keeps no ID apart from its event.
+// Events returns them, and as LastEventID the newest recorded, delivered
+// or not.
 func TestExportEvents(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -143,8 +143,8 @@ func TestExportEvents(t *testing.T) {
 		{"none recorded", nil, nil, -1},
 		{"none delivered", []int{}, []int{0, 1, 2, 3, 4}, 4},
 		{"oldest delivered", []int{0, 1, 3}, []int{2, 4}, 4},
-		{"newest delivered", []int{3, 4}, []int{0, 1, 2}, 2},
-		{"all delivered", []int{0, 1, 2, 3, 4}, nil, -1},
+		{"newest delivered", []int{3, 4}, []int{0, 1, 2}, 4},
+		{"all delivered", []int{0, 1, 2, 3, 4}, nil, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,8 +17,11 @@ import (
 // is put in the batch of the write it reports, so it is exactly as durable
 // as that write. IDs come from one counter, taken while the writer holds
 // its group's latch, so a group's events are numbered in the order of its
-// writes; the counter starts after the last ID in the outbox, so IDs are
-// never reused while an event is kept.
+// writes. A handler drops an EventId it has handled, so an ID is never
+// given twice: the counter starts after both the last ID in the outbox and
+// the mark that every deletion of events writes, in its batch, of the
+// greatest ID handed out by then; so a store reopened after its newest
+// events were delivered goes on above them.
 
 func outboxKey(id uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{tagOutbox}, id)
@@ -26,21 +29,43 @@ func outboxKey(id uint64) []byte {
 
 var outboxEnd = []byte{tagOutbox + 1}
 
-// lastEventID returns the ID of the newest event in db's outbox, 0 when
-// it is empty.
+var outboxMarkKey = []byte{tagOutboxMark}
+
+// lastEventID returns the greatest event ID db has handed out as far as it
+// can tell: the newest event in its outbox or its mark, 0 for neither.
 func lastEventID(db *pebble.DB) (uint64, error) {
+	mark, err := outboxMark(db)
+	if err != nil {
+		return 0, err
+	}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagOutbox}, UpperBound: outboxEnd})
 	if err != nil {
 		return 0, err
 	}
 	defer it.Close()
 	if !it.Last() {
-		return 0, it.Error()
+		return mark, it.Error()
 	}
 	if len(it.Key()) != 9 {
 		return 0, errCorrupt
 	}
-	return binary.BigEndian.Uint64(it.Key()[1:]), nil
+	return max(mark, binary.BigEndian.Uint64(it.Key()[1:])), nil
+}
+
+// outboxMark reads the mark DeleteEvents writes, 0 if none was written.
+func outboxMark(db *pebble.DB) (uint64, error) {
+	v, closer, err := db.Get(outboxMarkKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	mark, n := binary.Uvarint(v)
+	if n <= 0 || n != len(v) {
+		return 0, errCorrupt
+	}
+	return mark, nil
 }
 
 // record puts ev in the outbox as part of b. The caller holds the latch
@@ -148,6 +173,8 @@ func (s *Store) Events(ctx context.Context, limit int) ([]tally.Event, error) {
 // DeleteEvents implements tally.Outbox. The deletions are not synced on
 // their own: they reach the disk with the next synced write, and a crash
 // before that delivers their events again, which at least once allows.
+// Their batch also marks the greatest ID handed out (lastEventID), which
+// the next open counts from should the outbox be empty by then.
 func (s *Store) DeleteEvents(ctx context.Context, ids []uint64) error {
 	if len(ids) == 0 {
 		return nil
@@ -177,6 +204,11 @@ func (s *Store) DeleteEvents(ctx context.Context, ids []uint64) error {
 		}
 		i = j
 	}
+	// The mark is read and applied under deleteMu, so that two calls
+	// cannot leave the smaller of their marks last.
+	s.deleteMu.Lock()
+	defer s.deleteMu.Unlock()
+	b.Set(outboxMarkKey, binary.AppendUvarint(nil, s.lastEvent.Load()), nil)
 	if err := s.db.Apply(b, pebble.NoSync); err != nil {
 		s.fs.Fault(err)
 		return err

@@ -89,3 +89,65 @@ func TestOutboxSurvivesCrash(t *testing.T) {
 		t.Fatalf("after a reopen a new event got ID %d, not above %d", newest.ID, last.ID)
 	}
 }
+
+// TestEventIDsNotReused: once every event was delivered and deleted, a
+// store reopened, after a close or a crash, gives the next event an ID
+// above all it gave before, since a handler drops an EventId it has seen.
+func TestEventIDsNotReused(t *testing.T) {
+	o := tally.Origin{Operator: "admin", ClientIP: "192.0.2.1", Time: time.UnixMilli(1700000000123), Events: tally.AllEvents}
+	octx := tally.WithOrigin(ctx, o)
+	for _, reopen := range []string{"close", "crash"} {
+		t.Run(reopen, func(t *testing.T) {
+			mem := vfs.NewCrashableMem()
+			s, err := open("/db", testOptions(mem))
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := &tally.Group{ID: "g", Type: tally.GroupPublic, Name: "g", InfoSeq: 1}
+			if err := s.CreateGroup(octx, testApp, g, nil); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if _, err := s.UpdateCounters(octx, testApp, "g", tally.ModeSet, []tally.Counter{{Key: "k", Value: int64(i)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			evs, err := s.Events(ctx, 100)
+			if err != nil || len(evs) != 4 {
+				t.Fatalf("Events = %d events, %v; want 4", len(evs), err)
+			}
+			var ids []uint64
+			for _, ev := range evs {
+				ids = append(ids, ev.ID)
+			}
+			if err := s.DeleteEvents(ctx, ids); err != nil {
+				t.Fatal(err)
+			}
+			// A synced write without events carries the deletions, and
+			// their mark, to the disk.
+			if _, err := s.UpdateCounters(ctx, testApp, "g", tally.ModeSet, []tally.Counter{{Key: "quiet", Value: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			fs := vfs.FS(mem)
+			if reopen == "crash" {
+				fs = mem.CrashClone(vfs.CrashCloneCfg{})
+			}
+			s.Close()
+
+			s2 := openOn(t, fs, "/db")
+			if left, err := s2.Events(ctx, 100); err != nil || len(left) != 0 {
+				t.Fatalf("after the %s the outbox holds %d events, %v; want none", reopen, len(left), err)
+			}
+			if _, err := s2.UpdateCounters(octx, testApp, "g", tally.ModeSet, []tally.Counter{{Key: "k", Value: 9}}); err != nil {
+				t.Fatal(err)
+			}
+			next, err := s2.Events(ctx, 100)
+			if err != nil || len(next) != 1 {
+				t.Fatalf("Events = %d events, %v; want 1", len(next), err)
+			}
+			if max := ids[len(ids)-1]; next[0].ID <= max {
+				t.Errorf("after the %s a new event got ID %d, which does not follow %d", reopen, next[0].ID, max)
+			}
+		})
+	}
+}

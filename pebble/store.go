@@ -119,6 +119,9 @@ type Store struct {
 
 	// lastEvent is the ID of the last event put in the outbox (outbox.go).
 	lastEvent atomic.Uint64
+	// deleteMu orders the deletions of events, whose batches mark
+	// lastEvent as it was (outbox.go).
+	deleteMu sync.Mutex
 
 	// cacheShare is how many bytes of counters each group latch's cache
 	// may hold (cache.go).
