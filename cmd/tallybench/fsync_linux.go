@@ -46,6 +46,10 @@ func fsyncCost(args []string, stdout, stderr io.Writer) error {
 		name  string
 		sync  bool
 		every time.Duration // the pace of the fsyncs; 0 for back to back
+		// grow writes past the file's end, as to a WAL file that is new
+		// rather than recycled, so that every fsync also commits the
+		// file's new size to the file system's journal.
+		grow  bool
 		spins []float64
 		syncs []float64
 	}
@@ -54,13 +58,14 @@ func fsyncCost(args []string, stdout, stderr io.Writer) error {
 		{name: "fsync back to back", sync: true},
 		{name: "fsync every 1ms", sync: true, every: time.Millisecond},
 		{name: "fsync every 5ms", sync: true, every: 5 * time.Millisecond},
+		{name: "fsync, growing file", sync: true, grow: true},
 	}
 	// The spinners take every core; one more P lets the fsync goroutine run
 	// whenever it wakes, as the kernel would schedule it, rather than wait
 	// for the Go scheduler to preempt a spinner.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.NumCPU() + 1))
 	record := make([]byte, 1024) // about what one fsync of the WAL carries under load
-	var off int64
+	var off, end int64 = 0, size
 	for r := range *rounds {
 		for _, m := range modes {
 			var stop atomic.Bool
@@ -78,7 +83,11 @@ func fsyncCost(args []string, stdout, stderr io.Writer) error {
 			for time.Since(start) < *duration {
 				t := time.Now()
 				if m.sync {
-					if _, err := f.WriteAt(record, off); err != nil {
+					at := off
+					if m.grow {
+						at, end = end, end+int64(len(record))
+					}
+					if _, err := f.WriteAt(record, at); err != nil {
 						return err
 					}
 					if err := syscall.Fdatasync(int(f.Fd())); err != nil {
