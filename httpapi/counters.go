@@ -53,6 +53,12 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 		return nil, tally.Errorf(tally.ErrTooManyCounters, "GroupCounter has %d items; the limit is %d", len(list), tally.MaxCountersPerCall)
 	}
 	items := make([]tally.Counter, len(list))
+	// The keys are gathered end to end, on the stack while they fit, and
+	// made one string at the end, of which each key is a part: one
+	// allocation for all of them rather than one each.
+	var buf [256]byte
+	keys := buf[:0]
+	var ends [tally.MaxCountersPerCall]int
 	for i, v := range list {
 		item, err := v.Object()
 		if err != nil {
@@ -63,22 +69,25 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 		if kv == nil {
 			return nil, invalid("%s is required", name)
 		}
-		key, _, err := stringValue(kv, name)
+		key, err := kv.StringBytes()
 		if err != nil {
-			return nil, err
+			return nil, invalid("%s must be a string, not %s", name, describe(kv))
 		}
-		if err := tally.CheckCounterKey(name, key); err != nil {
-			return nil, err
+		if len(key) == 0 || len(key) > tally.MaxCounterKeyLen {
+			return nil, tally.CheckCounterKey(name, string(key))
 		}
+		start := 0
 		for j := range i {
 			// Keys that differ mostly differ in their last byte ("k01",
 			// "k02"), which is cheaper to compare than calling memeq for
-			// each of a 20-key call's 190 pairs. Both keys have passed
-			// CheckCounterKey, so neither is empty.
-			if k := items[j].Key; len(k) == len(key) && k[len(k)-1] == key[len(key)-1] && k == key {
+			// each of a 20-key call's 190 pairs. Neither key is empty.
+			if k := keys[start:ends[j]]; len(k) == len(key) && k[len(k)-1] == key[len(key)-1] && string(k) == string(key) {
 				return nil, invalid("GroupCounter[%d].Key %q repeats GroupCounter[%d]; a key may appear once", i, key, j)
 			}
+			start = ends[j]
 		}
+		keys = append(keys, key...)
+		ends[i] = len(keys)
 		vname := itemFieldNames[i].value
 		val := lookup(item, "Value")
 		if val == nil {
@@ -88,7 +97,12 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 		if err != nil {
 			return nil, err
 		}
-		items[i] = tally.Counter{Key: key, Value: n}
+		items[i].Value = n
+	}
+	all := string(keys)
+	start := 0
+	for i := range items {
+		items[i].Key, start = all[start:ends[i]], ends[i]
 	}
 	return items, nil
 }
