@@ -54,8 +54,9 @@ func (m Mode) String() string {
 }
 
 // CheckCounterKey reports whether key is a valid counter key; field names
-// the request field it came from, for the message.
-func CheckCounterKey(field, key string) error {
+// the request field it came from, for the message. A key still in the
+// request's bytes is checked as it is, without a string made of it.
+func CheckCounterKey[K string | []byte](field string, key K) error {
 	if len(key) == 0 || len(key) > MaxCounterKeyLen {
 		return Errorf(ErrInvalidParameter, "%s is %d bytes; it must be 1 to %d", field, len(key), MaxCounterKeyLen)
 	}

@@ -73,8 +73,8 @@ func counterItems(o *fastjson.Object) ([]tally.Counter, error) {
 		if err != nil {
 			return nil, invalid("%s must be a string, not %s", name, describe(kv))
 		}
-		if len(key) == 0 || len(key) > tally.MaxCounterKeyLen {
-			return nil, tally.CheckCounterKey(name, string(key))
+		if err := tally.CheckCounterKey(name, key); err != nil {
+			return nil, err
 		}
 		start := 0
 		for j := range i {
