@@ -177,12 +177,26 @@ func copyStore(ctx context.Context, src *pebble.Store, dst *postgres.Store, batc
 	return n, err
 }
 
-// copiedEvents tells what copyOutbox copied: how many events, their
-// lowest and highest ids, and the id above which new ones are numbered.
-type copiedEvents struct {
+// eventIDs counts events given in id order, and keeps the lowest and
+// highest of their ids.
+type eventIDs struct {
 	n           int
 	first, last uint64
-	above       uint64
+}
+
+func (r *eventIDs) add(id uint64) {
+	if r.n == 0 {
+		r.first = id
+	}
+	r.n++
+	r.last = id
+}
+
+// copiedEvents tells what copyOutbox copied, and the id above which new
+// events are numbered.
+type copiedEvents struct {
+	eventIDs
+	above uint64
 }
 
 // String says what a handler that remembers EventIds will see.
@@ -207,11 +221,8 @@ func copyOutbox(ctx context.Context, src *pebble.Store, dst *postgres.Store, bat
 		return err
 	}
 	err := src.ExportEvents(func(e tally.Event) error {
-		if c.n == 0 {
-			c.first = e.ID
-		}
-		c.n++
-		c.last, c.above = e.ID, max(c.above, e.ID)
+		c.add(e.ID)
+		c.above = max(c.above, e.ID)
 		evs = append(evs, e)
 		size += len(e.Body)
 		if len(evs) >= batch || size >= batchBytes {
@@ -296,9 +307,8 @@ func verifyOutbox(ctx context.Context, src *pebble.Store, dst *postgres.Store, s
 // eventSum sums up an outbox: how many events, the lowest and highest ids,
 // and a SHA-256 of every event in id order.
 type eventSum struct {
-	n           int
-	first, last uint64
-	sha         [sha256.Size]byte
+	eventIDs
+	sha [sha256.Size]byte
 }
 
 func (s eventSum) String() string {
@@ -314,11 +324,7 @@ func sumEvents(export func(func(tally.Event) error) error) (eventSum, error) {
 	h := sha256.New()
 	var buf []byte
 	err := export(func(e tally.Event) error {
-		if s.n == 0 {
-			s.first = e.ID
-		}
-		s.n++
-		s.last = e.ID
+		s.add(e.ID)
 		buf = binary.BigEndian.AppendUint64(buf[:0], e.ID)
 		buf = binary.BigEndian.AppendUint32(buf, e.App)
 		buf = append(buf, byte(e.Kind))

@@ -291,7 +291,7 @@ func TestCopyInBatches(t *testing.T) {
 		t.Fatalf("copyStore = %+v, %v", n, err)
 	}
 	ev, err := copyOutbox(ctx, src, dst, 2, 1<<20)
-	if err != nil || ev != (copiedEvents{n: 5, first: 1, last: 5, above: 5}) {
+	if err != nil || ev != (copiedEvents{eventIDs{n: 5, first: 1, last: 5}, 5}) {
 		t.Fatalf("copyOutbox = %+v, %v", ev, err)
 	}
 	var out strings.Builder
